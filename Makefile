@@ -1,0 +1,42 @@
+# Bootstrap a virtual environment with the pinned stack, then run things in it.
+#   make demo   train + evaluate the CPU demo on the embedded CamVid subset
+#   make test   run the test suite
+# Re-running skips what is installed. GPU users: see README ("GPU install").
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.mmseg_ext-installed
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+DEMO_CFG := configs/demo/fcn8s_vgg16-bn-tiny_1xb8-1k_camvid-mini-180x240.py
+DEMO_DIR := work_dirs/demo
+
+.PHONY: install demo test clean-venv
+
+install: $(STAMP)
+
+$(STAMP): requirements/build.txt requirements/runtime.txt requirements/tests.txt setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -r requirements/build.txt
+	# torch first, unless the venv already has one (e.g. a CUDA build)
+	$(PY) -c 'import torch' 2>/dev/null || $(PIP) install 'torch==2.13.0'
+	# mmcv 2.1.0 has no binary wheel for this torch: build it with its ops
+	$(PY) -c 'import mmcv.ops, mmcv; assert mmcv.__version__ == "2.1.0"' \
+		2>/dev/null || MMCV_WITH_OPS=1 MAX_JOBS=$(JOBS) \
+		$(PIP) install --no-build-isolation 'mmcv==2.1.0'
+	$(PIP) install -r requirements/runtime.txt -r requirements/tests.txt
+	$(PIP) install --no-build-isolation --no-deps -e .
+	touch $@
+
+demo: $(STAMP)
+	$(PY) tools/train.py $(DEMO_CFG) --work-dir $(DEMO_DIR)
+	$(PY) tools/test.py $(DEMO_CFG) $$(cat $(DEMO_DIR)/last_checkpoint) \
+		--work-dir $(DEMO_DIR) --show-dir $(DEMO_DIR)/overlays
+	@echo "prediction overlays: $(DEMO_DIR)/overlays/vis_data/vis_image/"
+
+test: $(STAMP)
+	$(PY) -m pytest tests
+
+clean-venv:
+	rm -rf $(VENV)

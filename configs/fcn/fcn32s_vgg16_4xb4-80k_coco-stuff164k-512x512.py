@@ -1,0 +1,5 @@
+_base_ = './fcn8s_vgg16_4xb4-80k_coco-stuff164k-512x512.py'
+# FCN-32s: fc7 alone
+model = dict(
+    backbone=dict(out_indices=(5, )),
+    decode_head=dict(in_channels=[4096], in_index=[0]))

@@ -1,0 +1,3 @@
+from .camvid import CamVidDataset
+
+__all__ = ['CamVidDataset']

@@ -1,0 +1,219 @@
+from typing import List, Optional, Sequence, Tuple
+
+import torch.nn as nn
+from mmcv.cnn import build_norm_layer
+from mmengine.model import BaseModule
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmseg.registry import MODELS
+from ..utils import FeaturesWithSwitches
+
+
+@MODELS.register_module()
+class VGG(BaseModule):
+    """VGG backbone for dense prediction.
+
+    Very Deep Convolutional Networks for Large-Scale Image Recognition
+    (Simonyan & Zisserman, ICLR 2015), with the changes segmentation models
+    make to it: optional max-pooling switches (SegNet, DeconvNet), fully
+    connected ``fc6``/``fc7`` turned into convolutions (FCN, DeconvNet,
+    DeepLab, DilatedNet), and per-stage dilation and pooling stride for
+    output stride 8 front-ends (DeepLab-LargeFOV, DilatedNet).
+
+    Layers are built from :attr:`arch_settings` into one ``nn.Sequential``
+    named ``features`` exactly like torchvision's VGG (``features.N.weight``),
+    so torchvision weights load as they are; a removed pooling layer is an
+    ``nn.Identity`` so that later indices stay the same. ``fc6``/``fc7`` take
+    torchvision's ``classifier.0``/``classifier.3`` weights after reshaping
+    (``tools/model_converters/vgg2mmseg.py``).
+
+    Outputs are indexed 0-4 for the five stages (after each stage's pooling,
+    i.e. pool1..pool5) and 5 for fc7.
+
+    Args:
+        depth (int): 11, 13, 16 or 19.
+        in_channels (int): Input image channels. Default: 3.
+        stage_channels (Sequence[int]): Width of each stage's convs; other
+            widths than VGG's (64, 128, 256, 512, 512) make small models
+            that cannot load ImageNet weights.
+        norm_cfg (dict, optional): Norm layer after every conv, e.g.
+            ``dict(type='BN')`` for VGG-BN. Default: None.
+        dilations (Sequence[int]): Dilation of the convs of each stage.
+        pool_strides (Sequence[int]): Stride of each stage's max-pooling;
+            0 removes that pooling layer.
+        pool_kernel (int): Max-pooling window; padding is
+            ``(pool_kernel - 1) // 2``. Default: 2.
+        ceil_mode (bool): Ceil-mode pooling as in Caffe, so every input pixel
+            is pooled on odd sizes. Default: True.
+        return_switches (bool): Record each pooling's argmax indices and
+            pre-pool size; outputs are then a
+            :class:`~mmseg_ext.models.utils.FeaturesWithSwitches`.
+        with_fc (bool): Add ``fc6`` and ``fc7`` as convolutions.
+        fc_channels (int): Width of fc6/fc7. Default: 4096.
+        fc6_kernel (int): Kernel of fc6. Default: 7.
+        fc6_dilation (int): Dilation of fc6. Default: 1.
+        fc_dropout (float): Dropout after fc6 and fc7. Default: 0.5.
+        out_indices (Sequence[int]): Outputs to return. Default: (4, ).
+        frozen_stages (int): Stages to freeze (stop grad, eval mode); -1
+            freezes none. Default: -1.
+        norm_eval (bool): Keep norm layers in eval mode. Default: False.
+        init_cfg (dict | list[dict], optional): Initialization config;
+            Kaiming (fan-out) convs and unit norms when None, as in
+            torchvision.
+
+    Example:
+        >>> import torch
+        >>> from mmseg_ext.models import VGG
+        >>> self = VGG(16, with_fc=True, fc_channels=64,
+        ...            out_indices=(2, 3, 5)).eval()
+        >>> for out in self(torch.rand(1, 3, 97, 123)):
+        ...     print(tuple(out.shape))
+        (1, 256, 13, 16)
+        (1, 512, 7, 8)
+        (1, 64, 4, 4)
+    """
+
+    arch_settings = {
+        11: (1, 1, 2, 2, 2),
+        13: (2, 2, 2, 2, 2),
+        16: (2, 2, 3, 3, 3),
+        19: (2, 2, 4, 4, 4),
+    }
+
+    def __init__(self,
+                 depth: int = 16,
+                 in_channels: int = 3,
+                 stage_channels: Sequence[int] = (64, 128, 256, 512, 512),
+                 norm_cfg: Optional[dict] = None,
+                 dilations: Sequence[int] = (1, 1, 1, 1, 1),
+                 pool_strides: Sequence[int] = (2, 2, 2, 2, 2),
+                 pool_kernel: int = 2,
+                 ceil_mode: bool = True,
+                 return_switches: bool = False,
+                 with_fc: bool = False,
+                 fc_channels: int = 4096,
+                 fc6_kernel: int = 7,
+                 fc6_dilation: int = 1,
+                 fc_dropout: float = 0.5,
+                 out_indices: Sequence[int] = (4, ),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 init_cfg=None):
+        if init_cfg is None:
+            init_cfg = [
+                dict(
+                    type='Kaiming',
+                    layer='Conv2d',
+                    mode='fan_out',
+                    nonlinearity='relu'),
+                dict(type='Constant', val=1, layer=['_BatchNorm'])
+            ]
+        super().__init__(init_cfg)
+        if depth not in self.arch_settings:
+            raise KeyError(f'invalid depth {depth} for VGG, choose from '
+                           f'{sorted(self.arch_settings)}')
+        num_stages = len(self.arch_settings[depth])
+        for name, value in (('stage_channels', stage_channels),
+                            ('dilations', dilations), ('pool_strides',
+                                                       pool_strides)):
+            if len(value) != num_stages:
+                raise ValueError(f'`{name}` needs {num_stages} entries, '
+                                 f'got {value}')
+        max_index = num_stages if with_fc else num_stages - 1
+        if not out_indices or any(not 0 <= i <= max_index
+                                  for i in out_indices):
+            raise ValueError(f'`out_indices` {out_indices} must lie in '
+                             f'[0, {max_index}]' +
+                             ('' if with_fc else ' (5 needs with_fc=True)'))
+        self.out_indices = tuple(out_indices)
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.return_switches = return_switches
+        self.with_fc = with_fc
+
+        layers: List[nn.Module] = []
+        self.stage_ends: List[int] = []  # index of each stage's pool layer
+        for num_convs, channels, dilation, stride in zip(
+                self.arch_settings[depth], stage_channels, dilations,
+                pool_strides):
+            for _ in range(num_convs):
+                layers.append(
+                    nn.Conv2d(
+                        in_channels,
+                        channels,
+                        3,
+                        padding=dilation,
+                        dilation=dilation))
+                if norm_cfg is not None:
+                    layers.append(build_norm_layer(norm_cfg, channels)[1])
+                layers.append(nn.ReLU(inplace=True))
+                in_channels = channels
+            self.stage_ends.append(len(layers))
+            layers.append(
+                nn.MaxPool2d(
+                    pool_kernel,
+                    stride=stride,
+                    padding=(pool_kernel - 1) // 2,
+                    ceil_mode=ceil_mode,
+                    return_indices=return_switches)
+                if stride else nn.Identity())
+        self.features = nn.Sequential(*layers)
+
+        if with_fc:
+            self.fc6 = nn.Conv2d(
+                in_channels,
+                fc_channels,
+                fc6_kernel,
+                padding=fc6_dilation * (fc6_kernel - 1) // 2,
+                dilation=fc6_dilation)
+            self.fc7 = nn.Conv2d(fc_channels, fc_channels, 1)
+            self.relu = nn.ReLU(inplace=True)
+            self.dropout = nn.Dropout(fc_dropout)
+        self._freeze_stages()
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        outs, switches = [], []
+        start = 0
+        for i, end in enumerate(self.stage_ends):
+            x = self.features[start:end](x)
+            pool = self.features[end]
+            if self.return_switches and isinstance(pool, nn.MaxPool2d):
+                size = x.shape[-2:]
+                x, indices = pool(x)
+                switches.append((indices, size))
+            else:
+                x = pool(x)
+                switches.append(None)
+            start = end + 1
+            if i in self.out_indices:
+                outs.append(x)
+        if self.with_fc and len(self.stage_ends) in self.out_indices:
+            x = self.dropout(self.relu(self.fc6(x)))
+            x = self.dropout(self.relu(self.fc7(x)))
+            outs.append(x)
+        if self.return_switches:
+            return FeaturesWithSwitches(outs, switches)
+        return tuple(outs)
+
+    def _freeze_stages(self):
+        if self.frozen_stages < 0:
+            return
+        end = self.stage_ends[min(self.frozen_stages,
+                                  len(self.stage_ends) - 1)]
+        frozen = list(self.features[:end + 1])
+        if self.with_fc and self.frozen_stages >= len(self.stage_ends):
+            frozen += [self.fc6, self.fc7]
+        for m in frozen:
+            m.eval()
+            for param in m.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
