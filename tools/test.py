@@ -6,6 +6,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmseg_ext.datasets import check_datasets
+from mmseg_ext.engine import MMSegExtError
 from mmseg_ext.utils import adapt_env
 
 
@@ -19,7 +21,8 @@ def parse_args():
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
-        '--show-dir', help='the dir to save images drawn with predictions')
+        '--show-dir',
+        help='the dir to save every image drawn with its prediction')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
@@ -59,6 +62,7 @@ def main():
         hook.wait_time = args.wait_time
         if args.show_dir:
             cfg.visualizer.save_dir = args.show_dir
+            hook.interval = 1  # an overlay for every image
     if args.out is not None:
         cfg.test_evaluator.update(output_dir=args.out, keep_results=True)
     if args.tta:
@@ -66,8 +70,12 @@ def main():
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
     adapt_env(cfg)
-    runner = Runner.from_cfg(cfg)
-    runner.test()
+    try:
+        check_datasets(cfg, ['test_dataloader'])
+        runner = Runner.from_cfg(cfg)
+        runner.test()
+    except MMSegExtError as e:  # names the file or option at fault
+        raise SystemExit(f'{type(e).__name__}: {e}') from None
 
 
 if __name__ == '__main__':

@@ -6,6 +6,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmseg_ext.datasets import check_datasets
+from mmseg_ext.engine import MMSegExtError
 from mmseg_ext.utils import adapt_env
 
 
@@ -52,8 +54,12 @@ def main():
     if args.resume:
         cfg.resume = True
     adapt_env(cfg)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        check_datasets(cfg, ['train_dataloader', 'val_dataloader'])
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+    except MMSegExtError as e:  # names the file or option at fault
+        raise SystemExit(f'{type(e).__name__}: {e}') from None
 
 
 if __name__ == '__main__':

@@ -7,8 +7,15 @@ numpy scalars in their meta data, so resuming a run, ``load_from``, testing a
 checkpoint and the inferencer fail out of the box. Registering exactly those
 types keeps the restricted unpickler (no arbitrary code can run on load)
 while MMEngine's own files load again.
+
+A history buffer also pickles its statistics methods. Pickle protocol 2
+(``torch.save``'s default) writes ``HistoryBuffer.min`` as
+``getattr(HistoryBuffer, 'min')``; allowing ``builtins.getattr`` itself would
+open the sandbox, so that name maps to :func:`_history_buffer_getattr`,
+which resolves only those methods.
 """
-from typing import List
+import pickle
+from typing import Any, List
 
 import numpy as np
 import torch
@@ -28,9 +35,20 @@ def _numpy_globals() -> List[object]:
             ] + dtype_classes
 
 
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` limited to a history buffer's statistics methods."""
+    methods = {'min', 'max', 'current', 'mean'}
+    methods.update(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in methods:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'weights-only loading refuses getattr({obj!r}, {name!r})')
+
+
 def safe_globals() -> List[object]:
     """Types MMEngine writes into checkpoints besides tensors."""
-    return [HistoryBuffer] + _numpy_globals()
+    return [HistoryBuffer,
+            (_history_buffer_getattr, 'builtins.getattr')] + _numpy_globals()
 
 
 def register_safe_globals() -> None:

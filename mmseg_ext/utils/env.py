@@ -1,7 +1,14 @@
 """Fit a config's runtime settings to the machine it runs on."""
+import os
+import subprocess
+from datetime import timedelta
+
 import torch
+import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.logging import print_log
+from mmengine.registry import MODEL_WRAPPERS
+from torch.nn.parallel import DistributedDataParallel
 
 
 def _replace_sync_bn(node) -> int:
@@ -25,7 +32,9 @@ def adapt_env(cfg: Config) -> Config:
     Without CUDA, NCCL and SyncBN cannot run: the backend becomes ``gloo``
     unless the config names another, and a distributed run uses plain BN
     (each process normalises its own batch). On a single process MMEngine's
-    runner already reverts SyncBN. On CUDA machines nothing changes.
+    runner already reverts SyncBN. A distributed CPU run also gets a DDP
+    wrapper without ``device_ids`` and its process group started here (see
+    :func:`_init_cpu_process_group`). On CUDA machines nothing changes.
     """
     if torch.cuda.is_available():
         return cfg
@@ -37,4 +46,45 @@ def adapt_env(cfg: Config) -> Config:
         if _replace_sync_bn(cfg.get('model', {})):
             print_log('no CUDA: SyncBN replaced by BN for this CPU run',
                       logger='current')
+        # MMEngine 0.10 hands DDP device_ids=[LOCAL_RANK], which DDP refuses
+        # for a CPU module; a value in the config wins over that default
+        wrapper = cfg.get('model_wrapper_cfg') or dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        if issubclass(
+                MODEL_WRAPPERS.get(wrapper['type']), DistributedDataParallel):
+            wrapper.setdefault('device_ids', None)
+        cfg.model_wrapper_cfg = wrapper
+        _init_cpu_process_group(cfg)
     return cfg
+
+
+def _init_cpu_process_group(cfg: Config) -> None:
+    """Start the process group that MMEngine 0.10 cannot start on CPU.
+
+    Its ``init_dist`` calls ``torch.cuda.set_device(local_rank)`` first,
+    which fails without CUDA; the runner skips ``init_dist`` when a group
+    exists. The environment comes from ``torchrun`` (``--launcher
+    pytorch``) or, as MMEngine derives it, from Slurm (``--launcher
+    slurm``).
+    """
+    if dist.is_initialized():
+        return
+    launcher = cfg.launcher
+    if launcher == 'slurm':
+        node_list = os.environ['SLURM_NODELIST']
+        os.environ.setdefault(
+            'MASTER_ADDR',
+            subprocess.getoutput(
+                f'scontrol show hostname {node_list} | head -n1'))
+        os.environ.setdefault('MASTER_PORT', '29500')
+        os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+        os.environ['RANK'] = os.environ['SLURM_PROCID']
+        os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+    elif launcher != 'pytorch':
+        return  # mpi: left to MMEngine
+    kwargs = dict(cfg.env_cfg.dist_cfg)
+    if kwargs.get('timeout') is not None:
+        kwargs['timeout'] = timedelta(seconds=kwargs['timeout'])
+    dist.init_process_group(**kwargs)

@@ -1,3 +1,10 @@
+from .context_head import ContextHead
+from .deconvnet_head import DeconvNetHead
 from .fcn_skip_head import FCNSkipHead
+from .largefov_head import LargeFOVHead
+from .segnet_head import SegNetHead
 
-__all__ = ['FCNSkipHead']
+__all__ = [
+    'FCNSkipHead', 'SegNetHead', 'DeconvNetHead', 'ContextHead',
+    'LargeFOVHead'
+]

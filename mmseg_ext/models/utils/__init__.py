@@ -1,7 +1,11 @@
+from .dense_crf import DenseCRF
 from .switches import FeaturesWithSwitches, Switch, get_switches
+from .unpool import (SWITCH_SOURCES, UnpoolBlock, collect_switches,
+                     max_unpool2d, pool_switches)
 from .upsample import bilinear_kernel, crop_like, init_bilinear_
 
 __all__ = [
     'FeaturesWithSwitches', 'Switch', 'get_switches', 'bilinear_kernel',
-    'crop_like', 'init_bilinear_'
+    'crop_like', 'init_bilinear_', 'SWITCH_SOURCES', 'UnpoolBlock',
+    'collect_switches', 'max_unpool2d', 'pool_switches', 'DenseCRF'
 ]

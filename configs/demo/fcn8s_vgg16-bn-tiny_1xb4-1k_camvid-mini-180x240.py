@@ -33,6 +33,7 @@ test_pipeline = [
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
+    batch_size=4,
     num_workers=2,
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
@@ -48,4 +49,14 @@ train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(by_epoch=False, interval=max_iters // 2, max_keep_ckpts=2))
+    checkpoint=dict(
+        type='SafeCheckpointHook',
+        by_epoch=False,
+        interval=max_iters // 2,
+        max_keep_ckpts=2))
+# as in configs/_base_/default_runtime.py: stop on NaN/inf loss, refuse bad
+# labels and a model/data-set class mismatch
+custom_hooks = [
+    dict(type='CheckInvalidLossHook', interval=1),
+    dict(type='CheckSegDataHook')
+]

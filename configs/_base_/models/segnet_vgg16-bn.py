@@ -1,0 +1,37 @@
+# SegNet: VGG16-BN encoder that records its max-pooling switches (outputs
+# pool1..pool5) and a mirrored decoder that unpools with them (13 + 13 convs)
+custom_imports = dict(imports=['mmseg_ext'], allow_failed_imports=False)
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    backbone=dict(
+        type='VGG',
+        depth=16,
+        norm_cfg=norm_cfg,
+        return_switches=True,
+        out_indices=(0, 1, 2, 3, 4)),
+    decode_head=dict(
+        type='SegNetHead',
+        in_channels=[64, 128, 256, 512, 512],
+        in_index=[0, 1, 2, 3, 4],
+        channels=64,
+        num_convs=(1, 2, 3, 3, 3),
+        kernel_size=3,
+        seg_kernel_size=3,
+        switch_source='backbone',
+        dropout_ratio=0,
+        norm_cfg=norm_cfg,
+        num_classes=21,
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))

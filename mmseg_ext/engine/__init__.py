@@ -1,0 +1,13 @@
+"""Runner parts: fault checks, safe checkpoints and their errors."""
+from .checkpoint import UnsafeCheckpointError, verify_checkpoint
+from .errors import (CheckpointError, ConfigError, DataError, InvalidLossError,
+                     MMSegExtError)
+from .fileio import AtomicLocalBackend
+from .hooks import CheckInvalidLossHook, CheckSegDataHook, SafeCheckpointHook
+
+__all__ = [
+    'AtomicLocalBackend', 'CheckInvalidLossHook', 'CheckSegDataHook',
+    'CheckpointError', 'ConfigError', 'DataError', 'InvalidLossError',
+    'MMSegExtError', 'SafeCheckpointHook', 'UnsafeCheckpointError',
+    'verify_checkpoint'
+]

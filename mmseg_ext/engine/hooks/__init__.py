@@ -1,0 +1,5 @@
+from .check_invalid_loss_hook import CheckInvalidLossHook
+from .check_seg_data_hook import CheckSegDataHook
+from .safe_checkpoint_hook import SafeCheckpointHook
+
+__all__ = ['CheckInvalidLossHook', 'CheckSegDataHook', 'SafeCheckpointHook']

@@ -1,0 +1,3 @@
+from .crf_encoder_decoder import CRFEncoderDecoder
+
+__all__ = ['CRFEncoderDecoder']
