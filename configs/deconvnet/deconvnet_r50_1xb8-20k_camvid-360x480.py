@@ -2,7 +2,7 @@
 # (CamVidDataset.CLASS_WEIGHTS)
 _base_ = [
     '../_base_/models/deconvnet_r50.py', '../_base_/datasets/camvid.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_20k.py'
 ]
 crop_size = (360, 480)
@@ -20,3 +20,5 @@ model = dict(
             # 'mean' reduction of mmseg 1.2.2 fails on ignored (255) pixels
             # with class weights
             reduction='none')))
+# atomic checkpoint writes; --resume skips a damaged last checkpoint
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

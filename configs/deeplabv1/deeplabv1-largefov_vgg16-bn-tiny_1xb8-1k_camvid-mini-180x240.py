@@ -16,8 +16,8 @@ model = dict(
         fc_dropout=0.1),
     decode_head=dict(in_channels=256, channels=256))
 train_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
-    dict(type='CheckedLoadAnnotations'),
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
     dict(
         type='RandomResize',
         scale=(240, 180),
@@ -29,9 +29,9 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(240, 180), keep_ratio=True),
-    dict(type='CheckedLoadAnnotations'),
+    dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
@@ -49,14 +49,4 @@ train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(
-        type='SafeCheckpointHook',
-        by_epoch=False,
-        interval=max_iters // 2,
-        max_keep_ckpts=2))
-# as in configs/_base_/default_runtime.py: stop on NaN/inf loss, refuse bad
-# labels and a model/data-set class mismatch
-custom_hooks = [
-    dict(type='CheckInvalidLossHook', interval=1),
-    dict(type='CheckSegDataHook')
-]
+    checkpoint=dict(by_epoch=False, interval=max_iters // 2, max_keep_ckpts=2))

@@ -49,14 +49,4 @@ train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(
-        type='SafeCheckpointHook',
-        by_epoch=False,
-        interval=max_iters // 2,
-        max_keep_ckpts=2))
-# as in configs/_base_/default_runtime.py: stop on NaN/inf loss, refuse bad
-# labels and a model/data-set class mismatch
-custom_hooks = [
-    dict(type='CheckInvalidLossHook', interval=1),
-    dict(type='CheckSegDataHook')
-]
+    checkpoint=dict(by_epoch=False, interval=max_iters // 2, max_keep_ckpts=2))

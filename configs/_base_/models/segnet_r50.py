@@ -12,7 +12,7 @@ data_preprocessor = dict(
     pad_val=0,
     seg_pad_val=255)
 model = dict(
-    type='EncoderDecoder',
+    type='CRFEncoderDecoder',  # test_cfg.crf=dict(...) adds a dense CRF
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='ResNetV1c',

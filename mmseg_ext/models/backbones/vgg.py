@@ -58,6 +58,11 @@ class VGG(BaseModule):
         frozen_stages (int): Stages to freeze (stop grad, eval mode); -1
             freezes none. Default: -1.
         norm_eval (bool): Keep norm layers in eval mode. Default: False.
+        stage_convs (Sequence[int], optional): Convs of each stage, instead
+            of ``depth``'s; its length sets the number of stages, e.g.
+            ``(1, 1, 1, 1)`` for SegNet-Basic's encoder. Default: None.
+        kernel_size (int): Odd kernel size of the convs; padding is
+            ``dilation * (kernel_size - 1) // 2``. Default: 3.
         init_cfg (dict | list[dict], optional): Initialization config;
             Kaiming (fan-out) convs and unit norms when None, as in
             torchvision.
@@ -99,6 +104,8 @@ class VGG(BaseModule):
                  out_indices: Sequence[int] = (4, ),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
+                 stage_convs: Optional[Sequence[int]] = None,
+                 kernel_size: int = 3,
                  init_cfg=None):
         if init_cfg is None:
             init_cfg = [
@@ -110,10 +117,17 @@ class VGG(BaseModule):
                 dict(type='Constant', val=1, layer=['_BatchNorm'])
             ]
         super().__init__(init_cfg)
-        if depth not in self.arch_settings:
-            raise KeyError(f'invalid depth {depth} for VGG, choose from '
-                           f'{sorted(self.arch_settings)}')
-        num_stages = len(self.arch_settings[depth])
+        if stage_convs is None:
+            if depth not in self.arch_settings:
+                raise KeyError(f'invalid depth {depth} for VGG, choose from '
+                               f'{sorted(self.arch_settings)}')
+            stage_convs = self.arch_settings[depth]
+        elif not stage_convs or min(stage_convs) < 1:
+            raise ValueError('`stage_convs` needs a positive number of convs '
+                             f'per stage, got {stage_convs}')
+        if kernel_size % 2 == 0:
+            raise ValueError(f'`kernel_size` must be odd, got {kernel_size}')
+        num_stages = len(stage_convs)
         for name, value in (('stage_channels', stage_channels),
                             ('dilations', dilations), ('pool_strides',
                                                        pool_strides)):
@@ -135,15 +149,14 @@ class VGG(BaseModule):
         layers: List[nn.Module] = []
         self.stage_ends: List[int] = []  # index of each stage's pool layer
         for num_convs, channels, dilation, stride in zip(
-                self.arch_settings[depth], stage_channels, dilations,
-                pool_strides):
+                stage_convs, stage_channels, dilations, pool_strides):
             for _ in range(num_convs):
                 layers.append(
                     nn.Conv2d(
                         in_channels,
                         channels,
-                        3,
-                        padding=dilation,
+                        kernel_size,
+                        padding=dilation * (kernel_size - 1) // 2,
                         dilation=dilation))
                 if norm_cfg is not None:
                     layers.append(build_norm_layer(norm_cfg, channels)[1])
