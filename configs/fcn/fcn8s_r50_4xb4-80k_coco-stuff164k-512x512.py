@@ -1,12 +1,10 @@
 _base_ = [
     '../_base_/models/fcn8s_r50.py', 'mmseg::_base_/datasets/coco-stuff164k.py',
     '../_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py'
+    '../_base_/schedules/schedule_80k.py'
 ]
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
     decode_head=dict(num_classes=171))
-# atomic checkpoint writes; --resume skips a damaged last checkpoint
-default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

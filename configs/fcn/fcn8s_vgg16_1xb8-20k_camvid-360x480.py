@@ -1,12 +1,10 @@
 _base_ = [
     '../_base_/models/fcn8s_vgg16.py', '../_base_/datasets/camvid.py',
     '../_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_20k.py'
+    '../_base_/schedules/schedule_20k.py'
 ]
 crop_size = (360, 480)
 data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
     decode_head=dict(num_classes=11))
-# atomic checkpoint writes; --resume skips a damaged last checkpoint
-default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

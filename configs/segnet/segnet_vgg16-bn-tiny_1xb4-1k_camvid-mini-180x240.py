@@ -1,53 +1,21 @@
 # CPU recipe: SegNet with its VGG16-BN encoder and mirrored decoder narrowed
 # to (16, 32, 64, 128, 128) channels, trained from scratch at 240x180 on the
-# embedded CamVid subset (60 train / 24 val images); the test pipeline also
-# brings full-size CamVid (480x360) to 240x180, so pointing data_root at it
-# trains and evaluates on the 367 / 101 images (see README.md).
-_base_ = './segnet_vgg16-bn_1xb8-20k_camvid-360x480.py'
-data_root = 'data/camvid_mini'
-crop_size = (180, 240)
-max_iters = 1000
+# embedded CamVid subset (60 train / 24 val images), median-frequency
+# balanced; pointing data_root at full CamVid trains and evaluates on its
+# 367 / 101 images at 240x180 (see README.md).
+_base_ = [
+    '../_base_/models/segnet_vgg16-bn.py',
+    '../_base_/datasets/camvid-mini_180x240.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_1k_adamw.py'
+]
 norm_cfg = dict(type='BN', requires_grad=True)
 widths = [16, 32, 64, 128, 128]
-data_preprocessor = dict(size=crop_size)
 model = dict(
-    data_preprocessor=data_preprocessor,
+    data_preprocessor=dict(size={{_base_.crop_size}}),
     backbone=dict(stage_channels=widths, norm_cfg=norm_cfg),
-    decode_head=dict(in_channels=widths, channels=16, norm_cfg=norm_cfg))
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(
-        type='RandomResize',
-        scale=(240, 180),
-        ratio_range=(0.75, 1.5),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(240, 180), keep_ratio=True),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=2,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(
-    num_workers=2, dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = val_dataloader
-optimizer = dict(type='AdamW', lr=2e-3, weight_decay=1e-4)
-optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, _delete_=True)
-param_scheduler = [
-    dict(
-        type='PolyLR', power=0.9, eta_min=1e-5, by_epoch=False, end=max_iters)
-]
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(by_epoch=False, interval=max_iters // 2, max_keep_ckpts=2))
+    decode_head=dict(
+        in_channels=widths,
+        channels=16,
+        norm_cfg=norm_cfg,
+        num_classes=11,
+        loss_decode={{_base_.balanced_loss}}))

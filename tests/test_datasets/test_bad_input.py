@@ -321,7 +321,10 @@ def test_sizes_not_multiple_of_32_work(root, config):
         img.save(_image(root, name))
         label = Image.open(_label(root, name))
         label.resize((123, 97), Image.NEAREST).save(_label(root, name))
-    samples = [_dataset(root)[i] for i in range(2)]
+    # the demo's test pipeline without its Resize to 240x180: the raw size
+    pipeline = [t for t in _cfg(root).test_pipeline if t.type != 'Resize']
+    dataset = _dataset(root, pipeline=pipeline)
+    samples = [dataset[i] for i in range(2)]
     assert samples[0]['inputs'].shape == (3, 97, 123)
     model = _model(osp.join(REPO, config), size=(97, 123))
     data = model.data_preprocessor(pseudo_collate(samples), training=True)

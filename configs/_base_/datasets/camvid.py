@@ -46,3 +46,18 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
+# SegNet's median-frequency class balancing (CamVidDataset.CLASS_WEIGHTS, see
+# the data README), for heads that use it:
+#   decode_head=dict(loss_decode={{_base_.balanced_loss}})
+# reduction='none': the model averages the weighted per-pixel losses over the
+# pixels; mmseg 1.2.2's 'mean' reduction fails on ignored (255) pixels when
+# class weights are given
+balanced_loss = dict(
+    type='CrossEntropyLoss',
+    use_sigmoid=False,
+    loss_weight=1.0,
+    class_weight=[
+        0.2595, 0.1826, 4.5640, 0.1417, 0.9051, 0.3826, 9.6446, 1.8418, 0.6823,
+        6.2478, 7.3614
+    ],
+    reduction='none')

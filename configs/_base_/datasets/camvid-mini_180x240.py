@@ -1,0 +1,33 @@
+# CamVid at 240x180 for CPU runs: the embedded subset data/camvid_mini (60
+# train / 24 val images, already 240x180). The pipelines bring any CamVid
+# image to 240x180, so pointing data_root at full CamVid (480x360) trains and
+# evaluates on its 367 / 101 images at that size.
+_base_ = './camvid.py'
+data_root = 'data/camvid_mini'
+crop_size = (180, 240)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(
+        type='RandomResize',
+        scale=(240, 180),
+        ratio_range=(0.75, 1.5),
+        keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(240, 180), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=2, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
