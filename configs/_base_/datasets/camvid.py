@@ -1,6 +1,7 @@
 # CamVid, SegNet's version: 367 train / 101 val images of 480x360
 dataset_type = 'CamVidDataset'
-data_root = 'data/camvid'
+# data/camvid as mmseg lays data out; CAMVID_ROOT=/path/to/camvid overrides it
+data_root = '{{$CAMVID_ROOT:data/camvid}}'
 crop_size = (360, 480)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
