@@ -1,0 +1,21 @@
+# CPU recipe (2 cores, about 30 minutes): U-Net on a VGG16-BN narrowed to
+# (16, 32, 64, 128, 128) channels, the decoder mirroring it (two
+# conv-BN-ReLU per step, concatenated skips), from scratch on the 367 CamVid
+# train images (crops of 192x256), evaluated on the 101 val images at
+# 480x360; square-root median-frequency balancing (configs/fcn/README.md).
+_base_ = [
+    '../_base_/models/unet_vgg16-bn.py', '../_base_/datasets/camvid_cpu.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_cpu30m_adamw.py'
+]
+norm_cfg = dict(type='BN', requires_grad=True)
+widths = [16, 32, 64, 128, 128]
+model = dict(
+    data_preprocessor=dict(size={{_base_.crop_size}}),
+    backbone=dict(stage_channels=widths, norm_cfg=norm_cfg),
+    decode_head=dict(
+        in_channels=widths,
+        norm_cfg=norm_cfg,
+        num_classes=11,
+        loss_decode={{_base_.sqrt_balanced_loss}}))
+train_cfg = dict(max_iters=1200, val_interval=300)
