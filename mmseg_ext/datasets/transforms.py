@@ -116,7 +116,8 @@ class CheckedLoadAnnotations(LoadAnnotations):
             raise DataError(
                 f'label file {path} is a colour image (mode {img.mode}), but '
                 'one class id per pixel is expected (a single-channel or '
-                'palette PNG); convert colour-coded labels to ids first')
+                'palette PNG); convert colour labels to ids first (CamVid\'s '
+                'original release: tools/dataset_converters/camvid.py)')
         if img.mode.startswith('I'):
             try:
                 top = int(np.asarray(img).max())
