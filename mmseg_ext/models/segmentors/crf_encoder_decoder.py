@@ -1,7 +1,9 @@
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import mmcv
 import numpy as np
+import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmengine import fileio
 from mmengine.structures import PixelData
@@ -33,6 +35,16 @@ class CRFEncoderDecoder(EncoderDecoder):
     ``ori_shape``. ``seg_logits`` then holds the CRF's log-marginals and
     ``pred_sem_seg`` their argmax.
 
+    ``test_cfg.logit_adjust=tau`` (a float, ``True`` for 1) subtracts
+    ``tau * log(class_weight)`` from the logits before anything else looks
+    at them, ``class_weight`` being the decode head's loss weights. A loss
+    weighted per class trains the model to predict ``w_c * p_c`` (up to a
+    normaliser) instead of the class probabilities ``p_c``: its argmax
+    favours the heavily weighted classes, which paints rare classes over
+    common ones when the model is not yet confident. ``tau=1`` undoes that
+    shift and keeps what the weights taught the features (post-hoc logit
+    adjustment, Menon et al., ICLR 2021); ``0`` or unset changes nothing.
+
     The settings are read at every :meth:`predict`, so they can be given in
     the config, on the command line
     (``tools/test.py CFG CKPT --cfg-options model.test_cfg.crf.iterations=10``
@@ -44,6 +56,8 @@ class CRFEncoderDecoder(EncoderDecoder):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._build_crf()  # fail early on bad settings
+        if (self.test_cfg or {}).get('logit_adjust'):
+            self._class_weight()
 
     def _build_crf(self) -> Optional[DenseCRF]:
         cfg = (self.test_cfg or {}).get('crf')
@@ -54,6 +68,37 @@ class CRFEncoderDecoder(EncoderDecoder):
                              '(out_channels >= 2), got out_channels='
                              f'{self.out_channels}')
         return DenseCRF.from_cfg(cfg)
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> Tensor:
+        """Logits of :class:`EncoderDecoder`, adjusted for class weights."""
+        seg_logits = super().encode_decode(inputs, batch_img_metas)
+        tau = float((self.test_cfg or {}).get('logit_adjust') or 0)
+        if not tau:
+            return seg_logits
+        weight = self._class_weight().to(seg_logits)
+        return seg_logits - tau * weight.log().view(1, -1, 1, 1)
+
+    def _class_weight(self) -> Tensor:
+        """The class weights of the decode head's losses (all the same)."""
+        losses = self.decode_head.loss_decode
+        losses = losses if isinstance(losses, nn.ModuleList) else [losses]
+        weights = {
+            tuple(loss.class_weight)
+            for loss in losses
+            if getattr(loss, 'class_weight', None) is not None
+        }
+        if len(weights) != 1:
+            raise ValueError(
+                '`test_cfg.logit_adjust` undoes the class weights of the '
+                'decode head\'s loss, but its losses have ' +
+                ('none' if not weights else 'different ones'))
+        weight = torch.tensor(weights.pop(), dtype=torch.float32)
+        if weight.numel() != self.out_channels or (weight <= 0).any():
+            raise ValueError('`test_cfg.logit_adjust` needs one positive '
+                             f'class weight per class ({self.out_channels})'
+                             f', got {weight.tolist()}')
+        return weight
 
     def predict(self,
                 inputs: Tensor,
