@@ -143,6 +143,15 @@ def collect(work_root: str, out: str) -> list:
         print(f"| `{osp.basename(r['config'])}` | {r['seed']} | {r['iters']}"
               f" | {r['wall_s'] / 60:.1f} min | {r['mIoU']:.2f}"
               f" | {r['aAcc']:.2f} |")
+    for config in sorted({r['config'] for r in records}):
+        runs = [r for r in records if r['config'] == config]
+        print(f'\n`{osp.basename(config)}`, IoU per class:\n')
+        print('| class | ' + ' | '.join(f"seed {r['seed']}" for r in runs) +
+              ' |')
+        print('|---|' + '---|' * len(runs))
+        for name in runs[0]['per_class']:
+            print(f'| {name} | ' + ' | '.join(
+                f"{r['per_class'][name]:.2f}" for r in runs) + ' |')
     return records
 
 

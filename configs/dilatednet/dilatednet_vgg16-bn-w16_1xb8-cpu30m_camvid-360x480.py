@@ -3,7 +3,8 @@
 # (3x3, dilation 4) / fc7 of 256, plus the identity-initialised basic
 # context module, from scratch on the 367 CamVid train images (crops of
 # 192x256), evaluated on the 101 val images at 480x360; square-root
-# median-frequency balancing.
+# median-frequency balancing,
+# undone at test time (logit_adjust, configs/segnet/README.md).
 _base_ = [
     '../_base_/models/dilatednet_vgg16.py', '../_base_/datasets/camvid_cpu.py',
     '../_base_/default_runtime.py',
@@ -20,5 +21,6 @@ model = dict(
     decode_head=dict(
         in_channels=256,
         num_classes=11,
-        loss_decode={{_base_.sqrt_balanced_loss}}))
+        loss_decode={{_base_.sqrt_balanced_loss}}),
+    test_cfg=dict(logit_adjust=1.0))
 train_cfg = dict(max_iters=2000, val_interval=500)

@@ -2,7 +2,8 @@
 # (16, 32, 64, 128, 128) channels, fc6 (3x3) / fc7 of 256, from scratch on
 # the 367 CamVid train images (crops of 192x256), evaluated on the 101 val
 # images at 480x360. Cross-entropy weighted by the square root of SegNet's
-# median-frequency weights (see configs/fcn/README.md).
+# median-frequency weights, their prior shift undone at test time
+# (logit_adjust; configs/fcn/README.md).
 _base_ = [
     '../_base_/models/fcn8s_vgg16.py', '../_base_/datasets/camvid_cpu.py',
     '../_base_/default_runtime.py',
@@ -19,5 +20,6 @@ model = dict(
     decode_head=dict(
         in_channels=[64, 128, 256],
         num_classes=11,
-        loss_decode={{_base_.sqrt_balanced_loss}}))
+        loss_decode={{_base_.sqrt_balanced_loss}}),
+    test_cfg=dict(logit_adjust=1.0))
 train_cfg = dict(max_iters=3000, val_interval=750)
