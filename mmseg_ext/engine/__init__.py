@@ -1,5 +1,6 @@
 """Runner parts: fault checks, safe checkpoints and their errors."""
-from .checkpoint import UnsafeCheckpointError, verify_checkpoint
+from .checkpoint import (UnsafeCheckpointError, register_safe_globals,
+                         safe_globals, verify_checkpoint)
 from .errors import (CheckpointError, ConfigError, DataError, InvalidLossError,
                      MMSegExtError)
 from .fileio import AtomicLocalBackend
@@ -9,5 +10,5 @@ __all__ = [
     'AtomicLocalBackend', 'CheckInvalidLossHook', 'CheckSegDataHook',
     'CheckpointError', 'ConfigError', 'DataError', 'InvalidLossError',
     'MMSegExtError', 'SafeCheckpointHook', 'UnsafeCheckpointError',
-    'verify_checkpoint'
+    'register_safe_globals', 'safe_globals', 'verify_checkpoint'
 ]

@@ -1,9 +1,31 @@
-"""Tell a complete, safe checkpoint from a damaged or dangerous one."""
+"""Checkpoint safety: what weights-only loading may read, and whether a file
+is complete and safe to load.
+
+Since PyTorch 2.6 ``torch.load`` only unpickles tensors, containers and
+allowlisted classes (``weights_only=True``). MMEngine's checkpoints also hold
+the message hub's :class:`~mmengine.logging.HistoryBuffer` objects (numpy
+arrays inside) and numpy scalars in their meta data, so resuming a run,
+``load_from``, testing a checkpoint and the inferencer fail out of the box.
+:func:`register_safe_globals` (called by ``import mmseg_ext``) allowlists
+exactly those types: the restricted unpickler stays (no arbitrary code can run
+on load) while MMEngine's own files load again. :func:`verify_checkpoint`
+opens a file the same way to tell a complete, safe checkpoint from a damaged
+or dangerous one.
+
+A history buffer also pickles its statistics methods. Pickle protocol 2
+(``torch.save``'s default) writes ``HistoryBuffer.min`` as
+``getattr(HistoryBuffer, 'min')``; allowing ``builtins.getattr`` itself would
+open the sandbox, so that name maps to :func:`_history_buffer_getattr`,
+which resolves only those methods.
+"""
 import os.path as osp
 import pickle
 import re
+from typing import Any, List
 
+import numpy as np
 import torch
+from mmengine.logging import HistoryBuffer
 
 from .errors import CheckpointError
 
@@ -14,6 +36,42 @@ class UnsafeCheckpointError(CheckpointError):
     """A checkpoint holds objects that weights-only loading refuses."""
 
 
+def _numpy_globals() -> List[object]:
+    """Globals numpy pickles arrays, dtypes and scalars with."""
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy < 2
+        from numpy.core import multiarray
+    dtype_classes = [
+        type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDGSUV'
+    ]
+    return [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype
+            ] + dtype_classes
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` limited to a history buffer's statistics methods."""
+    methods = {'min', 'max', 'current', 'mean'}
+    methods.update(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in methods:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'weights-only loading refuses getattr({obj!r}, {name!r})')
+
+
+def safe_globals() -> List[object]:
+    """Types MMEngine writes into checkpoints besides tensors."""
+    return [HistoryBuffer,
+            (_history_buffer_getattr, 'builtins.getattr')] + _numpy_globals()
+
+
+def register_safe_globals() -> None:
+    """Allow :func:`safe_globals` in weights-only loading (idempotent)."""
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is not None:  # torch >= 2.4
+        add(safe_globals())
+
+
 def verify_checkpoint(path: str) -> None:
     """Check that ``path`` is a complete checkpoint safe to load.
 
@@ -21,8 +79,7 @@ def verify_checkpoint(path: str) -> None:
     ``weights_only=True``, the default since PyTorch 2.6), memory-mapped so
     that tensors are not read. Nothing in the file is executed: the
     restricted unpickler stops at the first object that is not a tensor,
-    container, number or one of the types :mod:`mmseg_ext.utils.checkpoint`
-    allows.
+    container, number or one of :func:`safe_globals`.
 
     Args:
         path (str): Local checkpoint file.
