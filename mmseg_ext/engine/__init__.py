@@ -1,6 +1,7 @@
 """Runner parts: fault checks, safe checkpoints and their errors."""
 from .checkpoint import (UnsafeCheckpointError, register_safe_globals,
                          safe_globals, verify_checkpoint)
+from .checks import check_checkpoint
 from .errors import (CheckpointError, ConfigError, DataError, InvalidLossError,
                      MMSegExtError)
 from .fileio import AtomicLocalBackend
@@ -10,5 +11,6 @@ __all__ = [
     'AtomicLocalBackend', 'CheckInvalidLossHook', 'CheckSegDataHook',
     'CheckpointError', 'ConfigError', 'DataError', 'InvalidLossError',
     'MMSegExtError', 'SafeCheckpointHook', 'UnsafeCheckpointError',
-    'register_safe_globals', 'safe_globals', 'verify_checkpoint'
+    'check_checkpoint', 'register_safe_globals', 'safe_globals',
+    'verify_checkpoint'
 ]
