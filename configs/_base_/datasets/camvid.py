@@ -2,9 +2,13 @@
 dataset_type = 'CamVidDataset'
 data_root = 'data/camvid'
 crop_size = (360, 480)
+# Checked loaders (mmseg_ext.datasets.transforms): a corrupt image or a bad
+# label file is one error naming the file. The test pipeline keeps mmseg's
+# step names, which MMSegInferencer and inference_model look for, and takes
+# the checked loaders from this package's registry scope (_scope_).
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='CheckedLoadImageFromFile'),
+    dict(type='CheckedLoadAnnotations'),
     dict(
         type='RandomResize',
         scale=(480, 360),
@@ -16,9 +20,9 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', _scope_='mmseg_ext'),
     dict(type='Resize', scale=(480, 360), keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadAnnotations', _scope_='mmseg_ext'),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
