@@ -16,6 +16,10 @@ class CamVidDataset(BaseSegDataset):
     ``trainannot/``, ...); labels hold class ids 0-10 and 11 for void, which
     is mapped to ``ignore_index`` (255) on loading, so that padding, the loss
     and the metric all treat it as mmseg treats 255.
+
+    SegNet's median-frequency class weights live in the dataset base config
+    (``balanced_loss`` in ``configs/_base_/datasets/camvid.py``), where a
+    loss config can refer to them.
     """
     METAINFO = dict(
         classes=('Sky', 'Building', 'Pole', 'Road', 'Pavement', 'Tree',
@@ -26,9 +30,6 @@ class CamVidDataset(BaseSegDataset):
                  [0, 128, 192]])
     #: Label id of the void (unlabelled) class in the files.
     VOID_ID = 11
-    #: SegNet's median-frequency balancing weights for classes 0-10.
-    CLASS_WEIGHTS = (0.2595, 0.1826, 4.5640, 0.1417, 0.9051, 0.3826, 9.6446,
-                     1.8418, 0.6823, 6.2478, 7.3614)
 
     def __init__(self,
                  img_suffix='.png',

@@ -1,11 +1,14 @@
+import os.path as osp
+
 import numpy as np
+from mmengine.config import Config
 from mmengine.dataset import Compose
 from PIL import Image
 
 from mmseg.datasets import PascalVOCDataset
 from mmseg_ext.datasets import CamVidDataset
 
-from ..conftest import CAMVID_MINI, VOC_MINI
+from ..conftest import CAMVID_MINI, CAMVID_WEIGHTS, REPO, VOC_MINI
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')]
 
@@ -65,3 +68,13 @@ def test_voc_loading_reads_palette_indices():
         ids = set(np.unique(gt).tolist())
         assert 255 in ids and ids - {255} <= set(range(21))
         assert item['img'].shape[:2] == gt.shape
+
+
+def test_camvid_class_weights_live_in_the_dataset_base():
+    """One copy: the base's ``balanced_loss``, SegNet's published values."""
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', '_base_', 'datasets', 'camvid.py'))
+    assert tuple(cfg.balanced_loss.class_weight) == CAMVID_WEIGHTS
+    readme = open(osp.join(CAMVID_MINI, 'README.source.md')).read()
+    assert ', '.join(f'{w:.4f}' for w in CAMVID_WEIGHTS) in readme
+    assert not hasattr(CamVidDataset, 'CLASS_WEIGHTS')

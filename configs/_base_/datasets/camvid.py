@@ -50,8 +50,8 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
-# SegNet's median-frequency class balancing (CamVidDataset.CLASS_WEIGHTS, see
-# the data README), for heads that use it:
+# SegNet's median-frequency class balancing (the weights listed in the data
+# README; this is their one place in the package), for heads that use it:
 #   decode_head=dict(loss_decode={{_base_.balanced_loss}})
 # reduction='none': the model averages the weighted per-pixel losses over the
 # pixels; mmseg 1.2.2's 'mean' reduction fails on ignored (255) pixels when
