@@ -10,7 +10,9 @@ import os.path as osp
 import pickle
 import subprocess
 import sys
+import zipfile
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -186,3 +188,73 @@ def test_inferencer_refuses(planted, clean):
     img = osp.join(CAMVID_MINI, 'val', '0016E5_07959.png')
     result = _inferencer(clean)(img, return_datasamples=True)
     assert result.pred_sem_seg.shape == (180, 240)
+
+
+# --- checkpoints written with numpy 1 ------------------------------------
+
+try:
+    from numpy._core import multiarray
+except ImportError:  # numpy < 2
+    from numpy.core import multiarray
+
+
+def _save_as_numpy1(ckpt, path, names):
+    """``torch.save`` whose pickle names objects as numpy 1 wrote them.
+
+    ``names`` maps an object to the ``module.name`` its GLOBAL gets.
+    """
+
+    class Pickler(pickle._Pickler):
+
+        def save_global(self, obj, name=None):
+            for known, spelling in names:
+                if obj is known:
+                    module, _, attr = spelling.rpartition('.')
+                    self.write(pickle.GLOBAL +
+                               f'{module}\n{attr}\n'.encode('ascii'))
+                    self.memoize(obj)
+                    return
+            super().save_global(obj, name)
+
+    class PickleModule:
+        __name__ = 'numpy1_pickle'
+
+    PickleModule.Pickler = Pickler
+    torch.save(ckpt, path, pickle_module=PickleModule)
+    with zipfile.ZipFile(path) as z:
+        return b''.join(
+            z.read(n) for n in z.namelist() if n.endswith('data.pkl'))
+
+
+NUMPY1 = [(multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
+          (multiarray.scalar, 'numpy.core.multiarray.scalar')]
+
+
+def test_numpy1_checkpoint_loads(clean, tmp_path):
+    """Checkpoints saved before numpy 2 name numpy.core, not numpy._core."""
+    ckpt = torch.load(clean, weights_only=True)
+    path = str(tmp_path / 'numpy1.pth')
+    data = _save_as_numpy1(ckpt, path, NUMPY1)
+    assert b'numpy.core.multiarray\n_reconstruct' in data
+    assert b'numpy.core.multiarray\nscalar' in data
+    assert b'numpy._core' not in data
+    verify_checkpoint(path)
+    loaded = torch.load(path, weights_only=True)
+    assert loaded['meta']['iter'] == ckpt['meta']['iter'] == 2
+    for key, value in ckpt['state_dict'].items():
+        assert torch.equal(loaded['state_dict'][key], value), key
+    scalars = loaded['message_hub']['log_scalars']
+    assert scalars.keys() == ckpt['message_hub']['log_scalars'].keys()
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(path) == []
+
+
+def test_numpy1_names_are_allowed_exactly(clean, tmp_path):
+    """Only the names numpy 1 pickled with; numpy.core stays closed."""
+    ckpt = torch.load(clean, weights_only=True)
+    path = str(tmp_path / 'other.pth')
+    _save_as_numpy1(ckpt, path,
+                    NUMPY1 + [(np.ndarray, 'numpy.core.multiarray.ndarray')])
+    with pytest.raises(UnsafeCheckpointError,
+                       match='numpy.core.multiarray.ndarray'):
+        verify_checkpoint(path)
+

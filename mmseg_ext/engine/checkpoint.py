@@ -37,7 +37,14 @@ class UnsafeCheckpointError(CheckpointError):
 
 
 def _numpy_globals() -> List[object]:
-    """Globals numpy pickles arrays, dtypes and scalars with."""
+    """Globals numpy pickles arrays, dtypes and scalars with.
+
+    numpy 2 pickles an array as ``numpy._core.multiarray._reconstruct`` and
+    a scalar as ``numpy._core.multiarray.scalar``; numpy 1 wrote the same
+    two functions as ``numpy.core.multiarray.*``, so every checkpoint saved
+    before numpy 2 names them that way. Both spellings map to the installed
+    functions, and nothing else under those modules is allowed.
+    """
     try:
         from numpy._core import multiarray
     except ImportError:  # numpy < 2
@@ -45,8 +52,11 @@ def _numpy_globals() -> List[object]:
     dtype_classes = [
         type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDGSUV'
     ]
+    spellings = [(getattr(multiarray, name), f'{module}.multiarray.{name}')
+                 for module in ('numpy.core', 'numpy._core')
+                 for name in ('_reconstruct', 'scalar')]
     return [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype
-            ] + dtype_classes
+            ] + dtype_classes + spellings
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
