@@ -18,7 +18,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmseg_ext.engine import UnsafeCheckpointError, verify_checkpoint
+from mmseg_ext.engine import (CheckpointError, UnsafeCheckpointError,
+                              verify_checkpoint)
 
 from .conftest import CAMVID_MINI, DEMO_CFG, REPO
 
@@ -258,3 +259,36 @@ def test_numpy1_names_are_allowed_exactly(clean, tmp_path):
                        match='numpy.core.multiarray.ndarray'):
         verify_checkpoint(path)
 
+
+# --- the APIs refuse in one line, as the tools do -------------------------
+
+
+def _one_line(error, path, start):
+    message = str(error)
+    assert '\n' not in message
+    assert message.startswith(start.format(path=path)), message
+    assert 'weights_only=False' not in message
+    assert error.__cause__ is None and error.__suppress_context__
+
+
+def test_init_model_refuses_in_one_line(planted, tmp_path):
+    from mmseg.apis import init_model
+    path, _ = planted
+    with pytest.raises(UnsafeCheckpointError) as e:
+        init_model(_cfg(tmp_path), path, device='cpu')
+    _one_line(e.value, path, 'refused to load checkpoint {path}: it refers '
+              'to posix.mkdir')
+    damaged = str(tmp_path / 'damaged.pth')
+    with open(path, 'rb') as src, open(damaged, 'wb') as dst:
+        dst.write(src.read()[:1000])
+    with pytest.raises(CheckpointError) as e:
+        init_model(_cfg(tmp_path), damaged, device='cpu')
+    _one_line(e.value, damaged, 'checkpoint {path} is truncated or damaged')
+
+
+def test_inferencer_refuses_in_one_line(planted):
+    path, _ = planted
+    with pytest.raises(UnsafeCheckpointError) as e:
+        _inferencer(path)
+    _one_line(e.value, path, 'refused to load checkpoint {path}: it refers '
+              'to posix.mkdir')

@@ -10,7 +10,10 @@ arrays inside) and numpy scalars in their meta data, so resuming a run,
 exactly those types: the restricted unpickler stays (no arbitrary code can run
 on load) while MMEngine's own files load again. :func:`verify_checkpoint`
 opens a file the same way to tell a complete, safe checkpoint from a damaged
-or dangerous one.
+or dangerous one. :func:`register_checkpoint_loader` (also called by the
+package) gives every local checkpoint that MMEngine loads (``load_from``,
+``--resume``, ``init_model``, ``MMSegInferencer``) the same one-line errors,
+through MMEngine's checkpoint loader registry.
 
 A history buffer also pickles its statistics methods. Pickle protocol 2
 (``torch.save``'s default) writes ``HistoryBuffer.min`` as
@@ -26,14 +29,21 @@ from typing import Any, List
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.runner.checkpoint import \
+    load_from_local as _mmengine_load_from_local
 
 from .errors import CheckpointError
 
 _GLOBAL = re.compile(r'GLOBAL (\S+)')
 
 
-class UnsafeCheckpointError(CheckpointError):
-    """A checkpoint holds objects that weights-only loading refuses."""
+class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
+    """A checkpoint holds objects that weights-only loading refuses.
+
+    Also a :class:`pickle.UnpicklingError`, which PyTorch raises for such a
+    file without this package.
+    """
 
 
 def _numpy_globals() -> List[object]:
@@ -82,6 +92,63 @@ def register_safe_globals() -> None:
         add(safe_globals())
 
 
+def register_checkpoint_loader() -> None:
+    """Load local checkpoints through :func:`load_from_local` (idempotent).
+
+    Registered with ``CheckpointLoader.register_scheme``, MMEngine's own
+    extension point, for local paths (the empty prefix); URLs and
+    ``open-mmlab://`` names keep MMEngine's loaders.
+    """
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_from_local, force=True)
+
+
+def load_from_local(filename: str, map_location=None) -> Any:
+    """MMEngine's local checkpoint loader, with one-line errors.
+
+    The file is loaded by :func:`mmengine.runner.checkpoint.load_from_local`
+    (``torch.load``, weights-only); a missing, damaged or unsafe file raises
+    the error :func:`verify_checkpoint` raises, without PyTorch's traceback
+    and its advice to turn the protection off.
+
+    Args:
+        filename (str): Local checkpoint file.
+        map_location (str, optional): Same as :func:`torch.load`.
+
+    Returns:
+        dict: The loaded checkpoint.
+    """
+    try:
+        return _mmengine_load_from_local(filename, map_location)
+    except FileNotFoundError:
+        raise CheckpointError(
+            f'checkpoint {filename} does not exist') from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError,
+            OSError) as e:
+        raise _load_error(filename, e) from None
+
+
+def _load_error(path: str, error: Exception) -> CheckpointError:
+    """The one-line error for a checkpoint ``torch.load`` refused."""
+    if isinstance(error, CheckpointError):
+        return error
+    if isinstance(error, OSError) and error.strerror:
+        return CheckpointError(
+            f'cannot read checkpoint {path} ({error.strerror})')
+    if isinstance(error, pickle.UnpicklingError):
+        found = _GLOBAL.search(str(error))
+        what = found.group(1) if found else str(error).splitlines()[0]
+        return UnsafeCheckpointError(
+            f'refused to load checkpoint {path}: it refers to {what}, which '
+            'weights-only loading does not allow (MMEngine checkpoints hold '
+            'only tensors, numbers and log buffers); loading it could run '
+            'code')
+    reason = str(error).strip().split('\n')[0].split('. ')[0]
+    reason = reason or type(error).__name__
+    return CheckpointError(
+        f'checkpoint {path} is truncated or damaged ({reason})')
+
+
 def verify_checkpoint(path: str) -> None:
     """Check that ``path`` is a complete checkpoint safe to load.
 
@@ -109,16 +176,6 @@ def verify_checkpoint(path: str) -> None:
                 raise
             # the legacy (non-zip) format cannot be memory-mapped
             torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as e:
-        found = _GLOBAL.search(str(e))
-        what = found.group(1) if found else str(e).splitlines()[0]
-        raise UnsafeCheckpointError(
-            f'refused to load checkpoint {path}: it refers to {what}, which '
-            'weights-only loading does not allow (MMEngine checkpoints hold '
-            'only tensors, numbers and log buffers); loading it could run '
-            'code') from None
     except Exception as e:
-        reason = str(e).strip().split('\n')[0].split('. ')[0]
-        reason = reason or type(e).__name__
-        raise CheckpointError(
-            f'checkpoint {path} is truncated or damaged ({reason})') from None
+        raise _load_error(path, e) from None
+
