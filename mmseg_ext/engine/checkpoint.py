@@ -13,7 +13,8 @@ opens a file the same way to tell a complete, safe checkpoint from a damaged
 or dangerous one. :func:`register_checkpoint_loader` (also called by the
 package) gives every local checkpoint that MMEngine loads (``load_from``,
 ``--resume``, ``init_model``, ``MMSegInferencer``) the same one-line errors,
-through MMEngine's checkpoint loader registry.
+through MMEngine's checkpoint loader registry. :func:`check_weights_fit`
+refuses a checkpoint whose weights do not fit the model.
 
 A history buffer also pickles its statistics methods. Pickle protocol 2
 (``torch.save``'s default) writes ``HistoryBuffer.min`` as
@@ -24,10 +25,11 @@ which resolves only those methods.
 import os.path as osp
 import pickle
 import re
-from typing import Any, List
+from typing import Any, List, Mapping, Optional
 
 import numpy as np
 import torch
+import torch.nn as nn
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.runner.checkpoint import \
@@ -179,3 +181,71 @@ def verify_checkpoint(path: str) -> None:
     except Exception as e:
         raise _load_error(path, e) from None
 
+
+def check_weights_fit(model: nn.Module,
+                      state_dict: Mapping,
+                      source: str,
+                      partial: bool = False) -> Optional[str]:
+    """Refuse weights that would leave part of ``model`` uninitialised.
+
+    MMEngine loads checkpoints with ``strict=False``: a weight the
+    checkpoint lacks, or holds with another shape (e.g. a head for another
+    number of classes), is logged among hundreds of lines and the model
+    keeps its random values. Here each such weight is named with both
+    shapes. Weights of the checkpoint that the model lacks (e.g. an
+    auxiliary head) are not an error; BatchNorm's ``num_batches_tracked``
+    counters are not required.
+
+    Args:
+        model (nn.Module): The model the weights are for (unwrapped).
+        state_dict (Mapping): The checkpoint's weights; a leading
+            ``module.`` is stripped, as MMEngine does.
+        source (str): The checkpoint, for the message.
+        partial (bool): Load what fits: return the message (for a warning)
+            instead of raising. Defaults to False.
+
+    Returns:
+        str or None: What does not fit, when ``partial`` is True.
+
+    Raises:
+        CheckpointError: Weights are missing or have another shape.
+    """
+    given = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
+    mismatched, missing = [], []
+    for key, own in model.state_dict().items():
+        if key not in given:
+            if not key.endswith('num_batches_tracked'):
+                missing.append(key)
+        elif tuple(getattr(given[key], 'shape', ())) != tuple(own.shape):
+            mismatched.append(f'{key} {_shape(given[key])} in the checkpoint '
+                              f'but {_shape(own)} in the model')
+    if not mismatched and not missing:
+        return None
+    parts = []
+    if mismatched:
+        parts.append(f'{_count(mismatched, "weight")} of another shape: '
+                     f'{_first(mismatched)}')
+    if missing:
+        parts.append(f'{_count(missing, "weight")} missing: '
+                     f'{_first(missing)}')
+    message = f'checkpoint {source} does not fit the model: ' + '; '.join(
+        parts)
+    if partial:
+        return message
+    raise CheckpointError(
+        f'{message}; to load only the weights that fit, set '
+        'load_partial=True (--cfg-options load_partial=True)')
+
+
+def _shape(tensor: Any) -> str:
+    return 'x'.join(str(n) for n in getattr(tensor, 'shape', ())) or 'scalar'
+
+
+def _count(items: list, noun: str) -> str:
+    return f'{len(items)} {noun}{"s" if len(items) != 1 else ""}'
+
+
+def _first(items: List[str], limit: int = 4) -> str:
+    shown = ', '.join(items[:limit])
+    rest = len(items) - limit
+    return f'{shown} and {rest} more' if rest > 0 else shown
