@@ -3,9 +3,9 @@ from .checkpoint import (UnsafeCheckpointError, check_weights_fit,
                          load_from_local, register_checkpoint_loader,
                          register_safe_globals, safe_globals,
                          verify_checkpoint)
-from .checks import check_checkpoint
+from .checks import check_checkpoint, check_work_dir, lock_work_dir
 from .errors import (CheckpointError, ConfigError, DataError, InvalidLossError,
-                     MMSegExtError)
+                     MMSegExtError, WorkDirError)
 from .fileio import AtomicLocalBackend
 from .hooks import (CheckInvalidLossHook, CheckLoadedWeightsHook,
                     CheckSegDataHook, SafeCheckpointHook)
@@ -14,7 +14,8 @@ __all__ = [
     'AtomicLocalBackend', 'CheckInvalidLossHook', 'CheckLoadedWeightsHook',
     'CheckSegDataHook', 'CheckpointError', 'ConfigError', 'DataError',
     'InvalidLossError', 'MMSegExtError', 'SafeCheckpointHook',
-    'UnsafeCheckpointError', 'check_checkpoint', 'check_weights_fit',
-    'load_from_local', 'register_checkpoint_loader', 'register_safe_globals',
+    'UnsafeCheckpointError', 'WorkDirError', 'check_checkpoint',
+    'check_weights_fit', 'check_work_dir', 'load_from_local',
+    'lock_work_dir', 'register_checkpoint_loader', 'register_safe_globals',
     'safe_globals', 'verify_checkpoint'
 ]

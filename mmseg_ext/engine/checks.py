@@ -4,12 +4,17 @@ Like :func:`~mmseg_ext.datasets.check_datasets`, each function either passes,
 repairs what a run would otherwise die on (and says so), or raises one of
 :mod:`mmseg_ext.engine.errors`, which the tools print as one line.
 """
+import errno
+import fcntl
 import logging
 import os
 import os.path as osp
 import re
+import socket
+import tempfile
+import time
 from types import SimpleNamespace
-from typing import List
+from typing import Dict, List
 
 from mmengine.config import Config
 from mmengine.dist import barrier, get_rank, is_distributed
@@ -20,8 +25,118 @@ from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from mmseg.registry import HOOKS
 from .checkpoint import UnsafeCheckpointError, verify_checkpoint
-from .errors import CheckpointError
+from .errors import CheckpointError, WorkDirError
 from .fileio import TMP_SUFFIX, AtomicLocalBackend
+
+
+#: Name of the lock file :func:`lock_work_dir` holds in a work_dir.
+LOCK_FILE = '.train.lock'
+_held_locks: Dict[str, int] = {}
+
+
+def check_work_dir(cfg: Config) -> None:
+    """Create ``cfg.work_dir`` and check that files can be written there.
+
+    Otherwise MMEngine fails with a traceback, and for a folder that cannot
+    be created often a misleading "No such file or directory".
+
+    Args:
+        cfg (Config): The full config, after command-line options.
+
+    Raises:
+        WorkDirError: The folder cannot be created or written, naming the
+            path and the cause.
+    """
+    work_dir = str(cfg.work_dir)
+    if '://' in work_dir:
+        return
+    try:
+        os.makedirs(work_dir, exist_ok=True)
+    except OSError as e:
+        raise WorkDirError(f'cannot create work_dir {work_dir}: '
+                           f'{_creation_problem(work_dir, e)}') from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix='.write-test-', dir=work_dir)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as e:
+        raise WorkDirError(f'work_dir {work_dir} is not writable: '
+                           f'{_os_problem(e)}') from None
+
+
+def _creation_problem(path: str, error: OSError) -> str:
+    """Why ``os.makedirs(path)`` failed, in the words of the path."""
+    parent = osp.abspath(path)
+    while not osp.exists(parent) and osp.dirname(parent) != parent:
+        parent = osp.dirname(parent)
+    if isinstance(error, FileExistsError) or osp.isfile(path):
+        return 'a file of that name exists'
+    if not osp.isdir(parent):
+        return f'{parent} is a file, not a folder'
+    if error.errno == errno.ENOENT:
+        # e.g. /proc or /sys: the folder exists but takes no new entries
+        return f'{parent} does not allow creating folders in it'
+    return f'{_os_problem(error)} in {parent}'
+
+
+def _os_problem(error: OSError) -> str:
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return 'permission denied'
+    if error.errno == errno.EROFS:
+        return 'read-only file system'
+    if error.errno == errno.ENOSPC:
+        return 'no space left on device'
+    return error.strerror or str(error)
+
+
+def lock_work_dir(cfg: Config) -> None:
+    """Refuse a second live training run in ``cfg.work_dir``.
+
+    Two runs in one folder write one log with both runs interleaved, and
+    the config of one beside the checkpoints of the other. The first run
+    holds a POSIX lock on ``work_dir/.train.lock`` for as long as its
+    process lives; the kernel releases it when the process ends in any way,
+    ``kill -9`` included, so ``--resume`` after a crash is never locked
+    out. In a distributed run rank 0 holds the lock.
+
+    Args:
+        cfg (Config): The full config, after command-line options.
+
+    Raises:
+        WorkDirError: Another live process holds the lock; the message
+            names the work_dir and, as that process wrote it, its pid,
+            host and start time.
+    """
+    work_dir = str(cfg.work_dir)
+    if '://' in work_dir or _rank(cfg) != 0:
+        return
+    path = osp.realpath(osp.join(work_dir, LOCK_FILE))
+    if path in _held_locks:
+        return  # closing a second descriptor would drop the lock
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        holder = _read_holder(path)
+        raise WorkDirError(
+            f'work_dir {work_dir} is in use by another training run'
+            f'{holder}; wait for it to end or choose another --work-dir'
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(
+        fd, f'pid {os.getpid()} on {socket.gethostname()} since '
+        f'{time.strftime("%Y-%m-%d %H:%M:%S")}\n'.encode())
+    _held_locks[path] = fd  # held until the process ends
+
+
+def _read_holder(path: str) -> str:
+    try:
+        with open(path) as f:
+            holder = f.read().strip()
+    except OSError:
+        return ''
+    return f' ({holder})' if holder else ''
 
 
 def check_checkpoint(cfg: Config) -> List[str]:
@@ -111,10 +226,10 @@ def _repair_resume(cfg: Config) -> List[str]:
         return []
     hook = _checkpoint_hook(cfg)
     folder = str(hook.out_dir)
-    if target:
-        folder = osp.dirname(target)
     if '://' in folder:
         return []
+    if target:
+        folder = osp.dirname(target)
     notes = _remove_partial_files(folder)
     try:
         if not target:
