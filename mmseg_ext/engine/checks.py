@@ -228,9 +228,22 @@ def _repair_resume(cfg: Config) -> List[str]:
     folder = str(hook.out_dir)
     if '://' in folder:
         return []
+    notes = []
+    if target and not _inside(target, folder):
+        # last_checkpoint holds an absolute path: in a copied or moved
+        # work_dir it still names the original's checkpoint
+        local = osp.join(folder, osp.basename(target))
+        if osp.isfile(local):
+            notes.append(f'{pointer} names {target}, outside {folder} (a '
+                         f'copied work_dir?): resuming from {local} instead')
+            target = local
+            AtomicLocalBackend().put_text(target, pointer)
+        else:
+            notes.append(f'resuming from {target}, which is outside the '
+                         f'checkpoint folder {folder}')
     if target:
         folder = osp.dirname(target)
-    notes = _remove_partial_files(folder)
+    notes += _remove_partial_files(folder)
     try:
         if not target:
             raise CheckpointError(f'{pointer} is empty')
@@ -258,6 +271,12 @@ def _repair_resume(cfg: Config) -> List[str]:
     raise CheckpointError(
         f'cannot resume: {problem}, and {folder} holds no other intact '
         f'checkpoint; remove {pointer} to start afresh')
+
+
+def _inside(path: str, folder: str) -> bool:
+    """Whether ``path`` lies in ``folder`` (symbolic links resolved)."""
+    folder = osp.realpath(folder)
+    return osp.commonpath([osp.realpath(path), folder]) == folder
 
 
 def _checkpoints(folder: str, filename_tmpl: str) -> List[str]:

@@ -224,6 +224,24 @@ def test_load_from_a_damaged_checkpoint(work_dir):
         _run(work_dir / 'ft', 1, load_from=str(work_dir / 'iter_2.pth'))
 
 
+def test_copied_work_dir_resumes_from_its_own_checkpoint(trained, tmp_path):
+    """``last_checkpoint`` of a copy still names the original's file."""
+    copy = tmp_path / 'copy'
+    shutil.copytree(trained, copy)
+    original = (trained / 'last_checkpoint').read_text()
+    assert original == f'{trained}/iter_4.pth'
+    # the copy's iter_4.pth holds iteration 2: resuming from it shows
+    shutil.copy(copy / 'iter_2.pth', copy / 'iter_4.pth')
+    assert _run(copy, 6, resume=True) == 2
+    assert (copy / 'last_checkpoint').read_text().endswith(
+        f'{copy}/iter_6.pth')
+    assert (trained / 'last_checkpoint').read_text() == original
+    log = open(_log(copy)).read()
+    assert (f'{copy}/last_checkpoint names {original}, outside {copy} (a '
+            f'copied work_dir?): resuming from {copy}/iter_4.pth instead'
+            ) in log
+
+
 def _log(work_dir):
     """The log file of the newest run in ``work_dir``."""
     runs = sorted(
