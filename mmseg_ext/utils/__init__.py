@@ -1,3 +1,3 @@
-from .env import adapt_env
+from .env import adapt_env, silence_pkg_resources_warning
 
-__all__ = ['adapt_env']
+__all__ = ['adapt_env', 'silence_pkg_resources_warning']
