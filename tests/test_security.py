@@ -10,13 +10,16 @@ import os.path as osp
 import pickle
 import subprocess
 import sys
+import zipfile
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmseg_ext.engine import UnsafeCheckpointError, verify_checkpoint
+from mmseg_ext.engine import (CheckpointError, UnsafeCheckpointError,
+                              verify_checkpoint)
 
 from .conftest import CAMVID_MINI, DEMO_CFG, REPO
 
@@ -186,3 +189,106 @@ def test_inferencer_refuses(planted, clean):
     img = osp.join(CAMVID_MINI, 'val', '0016E5_07959.png')
     result = _inferencer(clean)(img, return_datasamples=True)
     assert result.pred_sem_seg.shape == (180, 240)
+
+
+# --- checkpoints written with numpy 1 ------------------------------------
+
+try:
+    from numpy._core import multiarray
+except ImportError:  # numpy < 2
+    from numpy.core import multiarray
+
+
+def _save_as_numpy1(ckpt, path, names):
+    """``torch.save`` whose pickle names objects as numpy 1 wrote them.
+
+    ``names`` maps an object to the ``module.name`` its GLOBAL gets.
+    """
+
+    class Pickler(pickle._Pickler):
+
+        def save_global(self, obj, name=None):
+            for known, spelling in names:
+                if obj is known:
+                    module, _, attr = spelling.rpartition('.')
+                    self.write(pickle.GLOBAL +
+                               f'{module}\n{attr}\n'.encode('ascii'))
+                    self.memoize(obj)
+                    return
+            super().save_global(obj, name)
+
+    class PickleModule:
+        __name__ = 'numpy1_pickle'
+
+    PickleModule.Pickler = Pickler
+    torch.save(ckpt, path, pickle_module=PickleModule)
+    with zipfile.ZipFile(path) as z:
+        return b''.join(
+            z.read(n) for n in z.namelist() if n.endswith('data.pkl'))
+
+
+NUMPY1 = [(multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
+          (multiarray.scalar, 'numpy.core.multiarray.scalar')]
+
+
+def test_numpy1_checkpoint_loads(clean, tmp_path):
+    """Checkpoints saved before numpy 2 name numpy.core, not numpy._core."""
+    ckpt = torch.load(clean, weights_only=True)
+    path = str(tmp_path / 'numpy1.pth')
+    data = _save_as_numpy1(ckpt, path, NUMPY1)
+    assert b'numpy.core.multiarray\n_reconstruct' in data
+    assert b'numpy.core.multiarray\nscalar' in data
+    assert b'numpy._core' not in data
+    verify_checkpoint(path)
+    loaded = torch.load(path, weights_only=True)
+    assert loaded['meta']['iter'] == ckpt['meta']['iter'] == 2
+    for key, value in ckpt['state_dict'].items():
+        assert torch.equal(loaded['state_dict'][key], value), key
+    scalars = loaded['message_hub']['log_scalars']
+    assert scalars.keys() == ckpt['message_hub']['log_scalars'].keys()
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(path) == []
+
+
+def test_numpy1_names_are_allowed_exactly(clean, tmp_path):
+    """Only the names numpy 1 pickled with; numpy.core stays closed."""
+    ckpt = torch.load(clean, weights_only=True)
+    path = str(tmp_path / 'other.pth')
+    _save_as_numpy1(ckpt, path,
+                    NUMPY1 + [(np.ndarray, 'numpy.core.multiarray.ndarray')])
+    with pytest.raises(UnsafeCheckpointError,
+                       match='numpy.core.multiarray.ndarray'):
+        verify_checkpoint(path)
+
+
+# --- the APIs refuse in one line, as the tools do -------------------------
+
+
+def _one_line(error, path, start):
+    message = str(error)
+    assert '\n' not in message
+    assert message.startswith(start.format(path=path)), message
+    assert 'weights_only=False' not in message
+    assert error.__cause__ is None and error.__suppress_context__
+
+
+def test_init_model_refuses_in_one_line(planted, tmp_path):
+    from mmseg.apis import init_model
+    path, _ = planted
+    with pytest.raises(UnsafeCheckpointError) as e:
+        init_model(_cfg(tmp_path), path, device='cpu')
+    _one_line(e.value, path, 'refused to load checkpoint {path}: it refers '
+              'to posix.mkdir')
+    damaged = str(tmp_path / 'damaged.pth')
+    with open(path, 'rb') as src, open(damaged, 'wb') as dst:
+        dst.write(src.read()[:1000])
+    with pytest.raises(CheckpointError) as e:
+        init_model(_cfg(tmp_path), damaged, device='cpu')
+    _one_line(e.value, damaged, 'checkpoint {path} is truncated or damaged')
+
+
+def test_inferencer_refuses_in_one_line(planted):
+    path, _ = planted
+    with pytest.raises(UnsafeCheckpointError) as e:
+        _inferencer(path)
+    _one_line(e.value, path, 'refused to load checkpoint {path}: it refers '
+              'to posix.mkdir')

@@ -7,7 +7,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from mmseg_ext.datasets import check_datasets
-from mmseg_ext.engine import MMSegExtError
+from mmseg_ext.engine import MMSegExtError, check_checkpoint, check_work_dir
 from mmseg_ext.utils import adapt_env
 
 
@@ -72,6 +72,8 @@ def main():
     adapt_env(cfg)
     try:
         check_datasets(cfg, ['test_dataloader'])
+        check_work_dir(cfg)
+        check_checkpoint(cfg)
         runner = Runner.from_cfg(cfg)
         runner.test()
     except MMSegExtError as e:  # names the file or option at fault

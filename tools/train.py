@@ -7,7 +7,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from mmseg_ext.datasets import check_datasets
-from mmseg_ext.engine import MMSegExtError
+from mmseg_ext.engine import (MMSegExtError, check_checkpoint, check_work_dir,
+                              lock_work_dir)
 from mmseg_ext.utils import adapt_env
 
 
@@ -56,7 +57,12 @@ def main():
     adapt_env(cfg)
     try:
         check_datasets(cfg, ['train_dataloader', 'val_dataloader'])
+        check_work_dir(cfg)
+        lock_work_dir(cfg)  # one live training run per work_dir
+        notes = check_checkpoint(cfg)
         runner = Runner.from_cfg(cfg)
+        for note in notes:  # what the checks repaired, into the run's log
+            runner.logger.warning(note)
         runner.train()
     except MMSegExtError as e:  # names the file or option at fault
         raise SystemExit(f'{type(e).__name__}: {e}') from None

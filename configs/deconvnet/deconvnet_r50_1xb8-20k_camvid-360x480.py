@@ -1,5 +1,5 @@
 # DeconvNet on CamVid 360x480 with median-frequency class balancing
-# (CamVidDataset.CLASS_WEIGHTS)
+# (balanced_loss of the dataset base)
 _base_ = [
     '../_base_/models/deconvnet_r50.py', '../_base_/datasets/camvid.py',
     '../_base_/default_runtime.py',

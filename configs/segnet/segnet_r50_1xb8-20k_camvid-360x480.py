@@ -1,5 +1,5 @@
 # SegNet decoder on ResNetV1c-50 (feature switches), CamVid 360x480, with
-# median-frequency class balancing (CamVidDataset.CLASS_WEIGHTS)
+# median-frequency class balancing (balanced_loss of the dataset base)
 _base_ = [
     '../_base_/models/segnet_r50.py', '../_base_/datasets/camvid.py',
     '../_base_/default_runtime.py',

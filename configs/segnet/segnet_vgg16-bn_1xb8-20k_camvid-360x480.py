@@ -1,5 +1,5 @@
 # SegNet on CamVid 360x480, the paper's setting, with median-frequency class
-# balancing (CamVidDataset.CLASS_WEIGHTS)
+# balancing (balanced_loss of the dataset base)
 _base_ = [
     '../_base_/models/segnet_vgg16-bn.py', '../_base_/datasets/camvid.py',
     '../_base_/default_runtime.py',

@@ -1,4 +1,5 @@
-from typing import Dict, Optional, Sequence
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
 
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
@@ -15,7 +16,12 @@ class CamVidDataset(BaseSegDataset):
     Images and labels are PNG files with the same stem (``train/`` and
     ``trainannot/``, ...); labels hold class ids 0-10 and 11 for void, which
     is mapped to ``ignore_index`` (255) on loading, so that padding, the loss
-    and the metric all treat it as mmseg treats 255.
+    and the metric all treat it as mmseg treats 255. Blank lines of the
+    split file (``ann_file``) are ignored.
+
+    SegNet's median-frequency class weights live in the dataset base config
+    (``balanced_loss`` in ``configs/_base_/datasets/camvid.py``), where a
+    loss config can refer to them.
     """
     METAINFO = dict(
         classes=('Sky', 'Building', 'Pole', 'Road', 'Pavement', 'Tree',
@@ -26,9 +32,6 @@ class CamVidDataset(BaseSegDataset):
                  [0, 128, 192]])
     #: Label id of the void (unlabelled) class in the files.
     VOID_ID = 11
-    #: SegNet's median-frequency balancing weights for classes 0-10.
-    CLASS_WEIGHTS = (0.2595, 0.1826, 4.5640, 0.1417, 0.9051, 0.3826, 9.6446,
-                     1.8418, 0.6823, 6.2478, 7.3614)
 
     def __init__(self,
                  img_suffix='.png',
@@ -51,3 +54,15 @@ class CamVidDataset(BaseSegDataset):
             label_map = {i: i for i in range(len(cls.METAINFO['classes']))}
         label_map[cls.VOID_ID] = 255
         return label_map
+
+    def load_data_list(self) -> List[dict]:
+        """mmseg's sample list without what blank split-file lines give.
+
+        mmseg turns a blank line of ``ann_file`` into an image named
+        ``img_suffix`` (``.png``) that does not exist.
+        """
+        blank = osp.join(self.data_prefix.get('img_path', ''), self.img_suffix)
+        return [
+            info for info in super().load_data_list()
+            if info['img_path'] != blank
+        ]

@@ -27,7 +27,9 @@ def check_datasets(cfg: Config, loaders: Iterable[str]) -> None:
 
     Raises:
         DataError: A ``data_root``, ``ann_file`` or image folder does not
-            exist, or a split has no samples.
+            exist, a split has no samples, or a data set that does not skip
+            blank lines of its ``ann_file`` (mmseg's) would read one as an
+            image name.
 
     Note:
         Without the ``ann_file`` it names, mmseg's ``BaseSegDataset``
@@ -62,9 +64,17 @@ def _check_dataset(dataset: ConfigDict, option: str) -> None:
         # mmseg would quietly list every image of the folder instead
         raise DataError(f'{option}.ann_file: {ann_file!r} does not exist')
     try:
-        num_samples = len(built.load_data_list())
+        data_list = built.load_data_list()
     except FileNotFoundError as e:
         raise DataError(f'{option}: {_missing(e)} does not exist') from None
+    num_samples = len(data_list)
+    suffix = getattr(built, 'img_suffix', None)
+    if suffix and any(
+            osp.basename(info.get('img_path') or '') == suffix
+            for info in data_list):
+        raise DataError(f'{option}.ann_file: line {_blank_line(ann_file)} '
+                        f'of {ann_file} is blank; remove it (it names no '
+                        'image)')
     if num_samples == 0:
         prefix = dict(dataset.get('data_prefix') or {})
         raise DataError(f'{option} is empty: no samples in ann_file='
@@ -78,3 +88,15 @@ def _missing(error: FileNotFoundError) -> str:
     if error.filename:
         return repr(error.filename)
     return str(error).split(': ')[-1]
+
+
+def _blank_line(ann_file: str) -> str:
+    """Number of the first blank line of a split file."""
+    try:
+        with open(ann_file) as f:
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    return str(number)
+    except OSError:
+        pass
+    return '?'

@@ -1,12 +1,13 @@
 """Loading transforms that name the file when it cannot be used.
 
-Importing :mod:`mmseg_ext` registers them in mmseg's transform registry
-under the standard names ``LoadImageFromFile`` and ``LoadAnnotations`` (and
-as ``CheckedLoadImageFromFile`` / ``CheckedLoadAnnotations``), so every
-mmseg-scope pipeline gets the checks without config changes. The standard
-names matter: ``MMSegInferencer`` and ``mmseg.apis.inference_model`` find
-the loaders in a test pipeline by those literal type names. On valid data
-both behave exactly as mmcv's and mmseg's classes, which they subclass.
+Registered in mmseg's transform registry as ``CheckedLoadImageFromFile`` and
+``CheckedLoadAnnotations``; mmseg's ``LoadImageFromFile`` and
+``LoadAnnotations`` stay what they are, so importing :mod:`mmseg_ext`
+changes no stock pipeline. In the package's own registry scope
+(:mod:`mmseg_ext.registry`) the standard names are these classes, for test
+pipelines that ``MMSegInferencer`` and ``inference_model`` must recognise:
+``dict(type='LoadImageFromFile', _scope_='mmseg_ext')``. On valid data both
+behave exactly as mmcv's and mmseg's classes, which they subclass.
 """
 import io
 import logging
@@ -21,13 +22,14 @@ from PIL import Image
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 from ..engine.errors import DataError
+from ..registry import TRANSFORMS as SCOPED_TRANSFORMS
 
 #: PIL modes that hold one class id per pixel (``P``: palette indices).
 ID_MODES = ('1', 'L', 'P', 'I', 'I;16', 'I;16L', 'I;16B')
 
 
-@TRANSFORMS.register_module(
-    name=['LoadImageFromFile', 'CheckedLoadImageFromFile'])
+@SCOPED_TRANSFORMS.register_module(name='LoadImageFromFile')
+@TRANSFORMS.register_module()
 class CheckedLoadImageFromFile(LoadImageFromFile):
     """``LoadImageFromFile`` with one clear error per unreadable image.
 
@@ -67,8 +69,8 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
         raise DataError(message)
 
 
-@TRANSFORMS.register_module(
-    name=['LoadAnnotations', 'CheckedLoadAnnotations'], force=True)
+@SCOPED_TRANSFORMS.register_module(name='LoadAnnotations')
+@TRANSFORMS.register_module()
 class CheckedLoadAnnotations(LoadAnnotations):
     """mmseg's ``LoadAnnotations`` that refuses label files it would misread.
 

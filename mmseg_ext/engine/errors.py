@@ -47,3 +47,7 @@ class CheckpointError(MMSegExtError, RuntimeError):
 
 class InvalidLossError(MMSegExtError, FloatingPointError):
     """A training loss became NaN or infinite."""
+
+
+class WorkDirError(MMSegExtError, OSError):
+    """The work_dir cannot be created, written or used by this run."""

@@ -70,7 +70,10 @@ class AtomicLocalBackend(LocalBackend):
                 os.fsync(f.fileno())
             os.chmod(tmp, _FILE_MODE)
             os.replace(tmp, filepath)
-        except BaseException:
+        except BaseException as e:
             if osp.exists(tmp):
                 os.remove(tmp)
+            if isinstance(e, OSError) and e.errno is not None:
+                # name the file being written, not the temporary one
+                raise OSError(e.errno, e.strerror, filepath) from None
             raise

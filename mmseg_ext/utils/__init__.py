@@ -1,6 +1,3 @@
-from .checkpoint import register_safe_globals, safe_globals
-from .env import adapt_env
+from .env import adapt_env, silence_pkg_resources_warning
 
-register_safe_globals()
-
-__all__ = ['adapt_env', 'register_safe_globals', 'safe_globals']
+__all__ = ['adapt_env', 'silence_pkg_resources_warning']

@@ -1,6 +1,7 @@
 """Fit a config's runtime settings to the machine it runs on."""
 import os
 import subprocess
+import warnings
 from datetime import timedelta
 
 import torch
@@ -9,6 +10,21 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.registry import MODEL_WRAPPERS
 from torch.nn.parallel import DistributedDataParallel
+
+
+def silence_pkg_resources_warning() -> None:
+    """Hide setuptools' deprecation notice for ``pkg_resources``.
+
+    MMEngine 0.10 imports (and re-imports) ``pkg_resources`` to find mmseg's
+    installed configs whenever a config inherits an ``mmseg::`` base, and
+    setuptools >= 80 warns on every import: eight lines at the start of each
+    run that a new user reads as errors. Only that message is filtered;
+    every other warning shows as before.
+    """
+    warnings.filterwarnings(
+        'ignore',
+        message='pkg_resources is deprecated as an API',
+        category=UserWarning)
 
 
 def _replace_sync_bn(node) -> int:

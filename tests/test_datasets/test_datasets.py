@@ -1,11 +1,17 @@
+import os.path as osp
+
 import numpy as np
+import pytest
+from mmengine.config import Config
 from mmengine.dataset import Compose
+from mmengine.registry import init_default_scope
 from PIL import Image
 
 from mmseg.datasets import PascalVOCDataset
-from mmseg_ext.datasets import CamVidDataset
+from mmseg_ext.datasets import CamVidDataset, check_datasets
+from mmseg_ext.engine import DataError
 
-from ..conftest import CAMVID_MINI, VOC_MINI
+from ..conftest import CAMVID_MINI, CAMVID_WEIGHTS, REPO, VOC_MINI
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')]
 
@@ -65,3 +71,52 @@ def test_voc_loading_reads_palette_indices():
         ids = set(np.unique(gt).tolist())
         assert 255 in ids and ids - {255} <= set(range(21))
         assert item['img'].shape[:2] == gt.shape
+
+
+def test_camvid_class_weights_live_in_the_dataset_base():
+    """One copy: the base's ``balanced_loss``, SegNet's published values."""
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', '_base_', 'datasets', 'camvid.py'))
+    assert tuple(cfg.balanced_loss.class_weight) == CAMVID_WEIGHTS
+    readme = open(osp.join(CAMVID_MINI, 'README.source.md')).read()
+    assert ', '.join(f'{w:.4f}' for w in CAMVID_WEIGHTS) in readme
+    assert not hasattr(CamVidDataset, 'CLASS_WEIGHTS')
+
+
+def test_camvid_ignores_blank_lines_of_the_split_file(tmp_path):
+    names = open(osp.join(CAMVID_MINI, 'val.txt')).read().split()[:3]
+    split = tmp_path / 'split.txt'
+    split.write_text(f'{names[0]}\n\n{names[1]}\n   \n{names[2]}\n\n')
+    ds = CamVidDataset(
+        data_root=CAMVID_MINI,
+        data_prefix=dict(img_path='val', seg_map_path='valannot'),
+        ann_file=str(split),
+        pipeline=PIPELINE)
+    assert len(ds) == 3
+    assert [osp.basename(ds.get_data_info(i)['img_path'])
+            for i in range(3)] == [n + '.png' for n in names]
+
+
+def test_blank_split_line_is_named_for_mmseg_datasets(tmp_path):
+    """mmseg's data sets read a blank line as an image named ``.jpg``."""
+    split = tmp_path / 'train.txt'
+    lines = open(osp.join(VOC_MINI, 'ImageSets', 'Segmentation',
+                          'train.txt')).read().split()
+    split.write_text(f'{lines[0]}\n{lines[1]}\n\n{lines[2]}\n')
+    init_default_scope('mmseg')
+    cfg = Config(
+        dict(
+            train_dataloader=dict(
+                dataset=dict(
+                    type='PascalVOCDataset',
+                    data_root=VOC_MINI,
+                    data_prefix=dict(
+                        img_path='JPEGImages',
+                        seg_map_path='SegmentationClass'),
+                    ann_file=str(split),
+                    pipeline=[]))))
+    with pytest.raises(DataError) as e:
+        check_datasets(cfg, ['train_dataloader'])
+    assert str(e.value) == (f'train_dataloader.dataset.ann_file: line 3 of '
+                            f'{split} is blank; remove it (it names no '
+                            'image)')

@@ -1,10 +1,16 @@
-"""Interrupted or damaged checkpoint writes never break ``--resume``."""
+"""Interrupted or damaged checkpoint writes never break ``--resume``.
+
+Checkpoints are saved atomically (the schedule bases' file backend); what
+``--resume`` would load is repaired by ``check_checkpoint``, which the tools
+run before building the runner.
+"""
 import os
 import os.path as osp
 import shutil
 import stat
 import subprocess
 import sys
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
@@ -12,11 +18,13 @@ import torch
 from mmengine.config import Config
 from mmengine.fileio import get_file_backend
 from mmengine.hooks import Hook
+from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmseg.registry import HOOKS
-from mmseg_ext.engine import AtomicLocalBackend, CheckpointError
+from mmseg_ext.engine import (AtomicLocalBackend, CheckpointError,
+                              SafeCheckpointHook, check_checkpoint)
 from mmseg_ext.engine.fileio import TMP_SUFFIX
 
 from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
@@ -80,15 +88,36 @@ def test_interrupted_write_keeps_the_previous_file(tmp_path):
     assert os.listdir(tmp_path) == ['a.pth']
 
 
-def test_hook_writes_atomically_unless_told_otherwise():
+@pytest.mark.parametrize('schedule', ['20k', '40k', '80k', '1k_adamw'])
+def test_schedules_write_atomically(schedule, tmp_path):
+    """The schedule bases choose the atomic backend; the hook saves."""
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', '_base_', 'schedules',
+                 f'schedule_{schedule}.py'))
+    assert cfg.default_hooks.checkpoint.backend_args == dict(
+        backend='atomic_local')
+    hook = HOOKS.build(cfg.default_hooks.checkpoint)
+    assert isinstance(hook, SafeCheckpointHook)
+    runner = SimpleNamespace(
+        work_dir=str(tmp_path),
+        logger=mock.Mock(),
+        message_hub=MessageHub('t'))
+    hook.before_train(runner)
+    assert isinstance(hook.file_backend, AtomicLocalBackend)
+
+
+def test_hook_warns_when_it_would_write_in_place(tmp_path):
     init_default_scope('mmseg')
     hook = HOOKS.build(dict(type='SafeCheckpointHook', interval=2))
-    assert hook.backend_args == dict(backend='atomic_local')
-    hook = HOOKS.build(
-        dict(type='SafeCheckpointHook', backend_args=dict(backend='local')))
-    assert hook.backend_args == dict(backend='local')
-    hook = HOOKS.build(dict(type='SafeCheckpointHook', out_dir='s3://b/c'))
-    assert hook.backend_args is None
+    runner = SimpleNamespace(
+        work_dir=str(tmp_path),
+        logger=mock.Mock(),
+        message_hub=MessageHub('t'))
+    with mock.patch(
+            'mmseg_ext.engine.hooks.safe_checkpoint_hook.print_log') as log:
+        hook.before_train(runner)
+    assert "backend_args=dict(backend='atomic_local')" in log.call_args[0][0]
 
 
 # --- resuming -----------------------------------------------------------
@@ -101,7 +130,12 @@ class _Start(Hook):
         self.iter = runner.iter
 
 
-def _run(work_dir, max_iters, checkpoint='SafeCheckpointHook', **kwargs):
+def _run(work_dir,
+         max_iters,
+         checkpoint='SafeCheckpointHook',
+         preflight=True,
+         **kwargs):
+    """Train as ``tools/train.py`` does, with or without its checks."""
     cfg = Config.fromfile(DEMO_CFG)
     cfg.merge_from_dict(TINY)
     cfg.merge_from_dict({
@@ -112,7 +146,10 @@ def _run(work_dir, max_iters, checkpoint='SafeCheckpointHook', **kwargs):
     cfg.update(kwargs)
     cfg.work_dir = str(work_dir)
     cfg.experiment_name = f'{osp.basename(work_dir)}_{max_iters}'
+    notes = check_checkpoint(cfg) if preflight else []
     runner = Runner.from_cfg(cfg)
+    for note in notes:
+        runner.logger.warning(note)
     start = _Start()
     runner.register_hook(start)
     runner.train()
@@ -155,10 +192,15 @@ def test_resume_skips_a_truncated_newest_checkpoint(work_dir):
 
 
 def test_plain_checkpoint_hook_dies_on_it(work_dir):
-    """The same state kills a resume with MMEngine's own hook."""
+    """The same state kills a resume without the checks of the tools."""
     _truncate(work_dir / 'iter_4.pth')
     with pytest.raises(RuntimeError, match='failed finding central'):
-        _run(work_dir, 6, checkpoint='CheckpointHook', resume=True)
+        _run(
+            work_dir,
+            6,
+            checkpoint='CheckpointHook',
+            preflight=False,
+            resume=True)
 
 
 def test_resume_with_an_empty_pointer(work_dir):
@@ -180,6 +222,24 @@ def test_load_from_a_damaged_checkpoint(work_dir):
     _truncate(work_dir / 'iter_2.pth')
     with pytest.raises(CheckpointError, match='iter_2.pth is truncated'):
         _run(work_dir / 'ft', 1, load_from=str(work_dir / 'iter_2.pth'))
+
+
+def test_copied_work_dir_resumes_from_its_own_checkpoint(trained, tmp_path):
+    """``last_checkpoint`` of a copy still names the original's file."""
+    copy = tmp_path / 'copy'
+    shutil.copytree(trained, copy)
+    original = (trained / 'last_checkpoint').read_text()
+    assert original == f'{trained}/iter_4.pth'
+    # the copy's iter_4.pth holds iteration 2: resuming from it shows
+    shutil.copy(copy / 'iter_2.pth', copy / 'iter_4.pth')
+    assert _run(copy, 6, resume=True) == 2
+    assert (copy / 'last_checkpoint').read_text().endswith(
+        f'{copy}/iter_6.pth')
+    assert (trained / 'last_checkpoint').read_text() == original
+    log = open(_log(copy)).read()
+    assert (f'{copy}/last_checkpoint names {original}, outside {copy} (a '
+            f'copied work_dir?): resuming from {copy}/iter_4.pth instead'
+            ) in log
 
 
 def _log(work_dir):

@@ -10,11 +10,10 @@ from mmengine.structures import PixelData
 
 from mmseg.models.backbones import ResNetV1c
 from mmseg.structures import SegDataSample
-from mmseg_ext.datasets import CamVidDataset
 from mmseg_ext.models.backbones import VGG
 from mmseg_ext.models.decode_heads import SegNetHead
 from mmseg_ext.models.utils import FeaturesWithSwitches
-from ..conftest import REPO
+from ..conftest import CAMVID_WEIGHTS, REPO
 
 WIDTHS = (4, 8, 8, 16, 16)
 
@@ -192,4 +191,4 @@ def test_camvid_configs_use_median_frequency_weights():
     assert paths
     for path in paths:
         loss = Config.fromfile(path).model.decode_head.loss_decode
-        assert tuple(loss.class_weight) == CamVidDataset.CLASS_WEIGHTS, path
+        assert tuple(loss.class_weight) == CAMVID_WEIGHTS, path

@@ -6,8 +6,8 @@ _base_ = './camvid.py'
 data_root = 'data/camvid_mini'
 crop_size = (180, 240)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='CheckedLoadImageFromFile'),
+    dict(type='CheckedLoadAnnotations'),
     dict(
         type='RandomResize',
         scale=(240, 180),
@@ -19,9 +19,9 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', _scope_='mmseg_ext'),
     dict(type='Resize', scale=(240, 180), keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadAnnotations', _scope_='mmseg_ext'),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(

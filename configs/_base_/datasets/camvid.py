@@ -3,9 +3,13 @@ dataset_type = 'CamVidDataset'
 # data/camvid as mmseg lays data out; CAMVID_ROOT=/path/to/camvid overrides it
 data_root = '{{$CAMVID_ROOT:data/camvid}}'
 crop_size = (360, 480)
+# Checked loaders (mmseg_ext.datasets.transforms): a corrupt image or a bad
+# label file is one error naming the file. The test pipeline keeps mmseg's
+# step names, which MMSegInferencer and inference_model look for, and takes
+# the checked loaders from this package's registry scope (_scope_).
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='CheckedLoadImageFromFile'),
+    dict(type='CheckedLoadAnnotations'),
     dict(
         type='RandomResize',
         scale=(480, 360),
@@ -17,9 +21,9 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', _scope_='mmseg_ext'),
     dict(type='Resize', scale=(480, 360), keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadAnnotations', _scope_='mmseg_ext'),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
@@ -47,8 +51,8 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
-# SegNet's median-frequency class balancing (CamVidDataset.CLASS_WEIGHTS, see
-# the data README), for heads that use it:
+# SegNet's median-frequency class balancing (the weights listed in the data
+# README; this is their one place in the package), for heads that use it:
 #   decode_head=dict(loss_decode={{_base_.balanced_loss}})
 # reduction='none': the model averages the weighted per-pixel losses over the
 # pixels; mmseg 1.2.2's 'mean' reduction fails on ignored (255) pixels when

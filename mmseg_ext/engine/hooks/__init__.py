@@ -1,5 +1,9 @@
 from .check_invalid_loss_hook import CheckInvalidLossHook
+from .check_loaded_weights_hook import CheckLoadedWeightsHook
 from .check_seg_data_hook import CheckSegDataHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 
-__all__ = ['CheckInvalidLossHook', 'CheckSegDataHook', 'SafeCheckpointHook']
+__all__ = [
+    'CheckInvalidLossHook', 'CheckLoadedWeightsHook', 'CheckSegDataHook',
+    'SafeCheckpointHook'
+]

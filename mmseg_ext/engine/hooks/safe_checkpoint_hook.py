@@ -1,147 +1,91 @@
-import os
+import errno
+import logging
 import os.path as osp
-import re
-from typing import List, Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
-from mmengine.dist import barrier, is_main_process
+from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
-from mmengine.runner.checkpoint import find_latest_checkpoint
+from mmengine.logging import print_log
 
 from mmseg.registry import HOOKS
-from ..checkpoint import UnsafeCheckpointError, verify_checkpoint
-from ..errors import CheckpointError
-from ..fileio import TMP_SUFFIX, AtomicLocalBackend
+from ..errors import WorkDirError
+from ..fileio import AtomicLocalBackend
 
 
 @HOOKS.register_module()
 class SafeCheckpointHook(CheckpointHook):
-    """:class:`~mmengine.hooks.CheckpointHook` that never leaves a torn file.
+    """:class:`~mmengine.hooks.CheckpointHook` that saves whole files only.
 
-    - Checkpoints go to a temporary file that is renamed when complete
-      (:class:`~mmseg_ext.engine.fileio.AtomicLocalBackend`), so a process
-      killed while saving leaves the previous checkpoint and no
-      ``iter_N.pth`` that ``--resume``, ``load_from`` or ``tools/test.py``
-      could pick up.
-    - Before the run loads anything, the file it will load is checked
-      (complete, and safe for weights-only loading). For ``--resume``
-      (``resume=True`` without ``load_from``) a damaged newest checkpoint,
-      e.g. one written by a plain ``CheckpointHook`` or cut short by the
-      storage, is moved aside to ``NAME.damaged`` and the run resumes from
-      the newest intact one, with a warning; leftovers of interrupted
-      writes are removed. A checkpoint that refers to code is never skipped
-      silently: the run stops with
-      :class:`~mmseg_ext.engine.checkpoint.UnsafeCheckpointError`.
+    The package's schedule bases use it with
+    ``backend_args=dict(backend='atomic_local')``
+    (:class:`~mmseg_ext.engine.fileio.AtomicLocalBackend`): each checkpoint
+    goes to a temporary file that is renamed when complete, so a process
+    killed while saving leaves the previous checkpoint and no ``iter_N.pth``
+    that ``--resume``, ``load_from`` or ``tools/test.py`` could pick up.
+    Saving to a local folder through a backend that writes in place is
+    warned about once. A save that fails (full disk, a folder made
+    read-only) stops the run with one
+    :class:`~mmseg_ext.engine.errors.WorkDirError` naming the file and the
+    last complete checkpoint to resume from. Checking what a run loads, and
+    repairing what ``--resume`` would read, is done before the runner is
+    built (:func:`~mmseg_ext.engine.check_checkpoint`, called by the tools).
 
-    Use it as ``default_hooks.checkpoint.type``. Arguments are those of
-    :class:`~mmengine.hooks.CheckpointHook`; atomic writes apply when
-    neither ``backend_args`` nor ``file_client_args`` is given and
-    ``out_dir`` is local.
-
-    Args:
-        verify (bool): Check the checkpoint to load before the run starts.
-            Defaults to True.
+    Use it as ``default_hooks.checkpoint.type``; arguments are those of
+    :class:`~mmengine.hooks.CheckpointHook`. For a remote ``out_dir`` set
+    ``backend_args=None`` (or that store's arguments).
     """
 
-    def __init__(self,
-                 *args,
-                 verify: bool = True,
-                 out_dir: Optional[str] = None,
-                 backend_args: Optional[dict] = None,
-                 file_client_args: Optional[dict] = None,
-                 **kwargs) -> None:
-        if (backend_args is None and file_client_args is None
-                and (out_dir is None or '://' not in str(out_dir))):
-            backend_args = dict(backend='atomic_local')
-        super().__init__(
-            *args,
-            out_dir=out_dir,
-            backend_args=backend_args,
-            file_client_args=file_client_args,
-            **kwargs)
-        self.verify = verify
+    def before_train(self, runner) -> None:
+        """Pick the file backend, and warn when it writes in place."""
+        super().before_train(runner)
+        backend = self.file_backend
+        if (isinstance(backend, LocalBackend)
+                and not isinstance(backend, AtomicLocalBackend)):
+            print_log(
+                f'{type(self).__name__}: checkpoints in {self.out_dir} are '
+                'written in place, and a run killed while saving leaves a '
+                "torn file; set backend_args=dict(backend='atomic_local')",
+                logger='current',
+                level=logging.WARNING)
 
-    def before_run(self, runner) -> None:
-        """Check the checkpoint that the run is about to load."""
-        if not self.verify:
-            return
-        # the runner keeps these private; mmengine's EMAHook reads them too
-        load_from = getattr(runner, '_load_from', None)
-        if load_from is not None:
-            if '://' not in str(load_from):
-                verify_checkpoint(str(load_from))
-        elif getattr(runner, '_resume', False):
-            self._repair_resume_target(runner)
-            barrier()
+    def after_train_iter(self, runner, *args, **kwargs) -> None:
+        """Save every ``interval`` iterations."""
+        with self._saving(runner):
+            super().after_train_iter(runner, *args, **kwargs)
 
-    def _repair_resume_target(self, runner) -> None:
-        """Point ``last_checkpoint`` at the newest intact checkpoint."""
-        pointer = osp.join(runner.work_dir, 'last_checkpoint')
-        if not osp.isfile(pointer):
-            return
-        target = find_latest_checkpoint(runner.work_dir) or ''
-        folder = osp.dirname(target) if target else self._ckpt_dir(runner)
-        if '://' in folder:
-            return
-        self._remove_partial_files(runner, folder)
+    def after_train_epoch(self, runner) -> None:
+        """Save every ``interval`` epochs."""
+        with self._saving(runner):
+            super().after_train_epoch(runner)
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        """Save the best checkpoint."""
+        with self._saving(runner):
+            super().after_val_epoch(runner, metrics)
+
+    def after_train(self, runner) -> None:
+        """Save the last checkpoint."""
+        with self._saving(runner):
+            super().after_train(runner)
+
+    @contextmanager
+    def _saving(self, runner) -> Iterator[None]:
+        """Turn a failed write into one line naming what is left."""
+        last: Optional[str] = runner.message_hub.get_info('last_ckpt')
         try:
-            if not target:
-                raise CheckpointError(f'{pointer} is empty')
-            verify_checkpoint(target)
-            return
-        except UnsafeCheckpointError:
-            raise
-        except CheckpointError as e:
-            problem = str(e)
-        for candidate in self._checkpoints(folder):
-            if osp.abspath(candidate) == osp.abspath(target):
-                continue
-            try:
-                verify_checkpoint(candidate)
-            except UnsafeCheckpointError:
+            yield
+        except OSError as e:
+            if isinstance(e, WorkDirError):
                 raise
-            except CheckpointError:
-                continue
-            runner.logger.warning(
-                f'{problem}: resuming from {candidate} instead')
-            if is_main_process():
-                if osp.isfile(target):
-                    os.replace(target, target + '.damaged')
-                    runner.logger.warning(
-                        f'moved the damaged file to {target}.damaged')
-                AtomicLocalBackend().put_text(candidate, pointer)
-            return
-        raise CheckpointError(
-            f'cannot resume: {problem}, and {folder} holds no other intact '
-            f'checkpoint; remove {pointer} to start afresh')
-
-    def _ckpt_dir(self, runner) -> str:
-        """Where this hook saves, as ``before_train`` will compute it."""
-        if self.out_dir is None:
-            return runner.work_dir
-        return osp.join(self.out_dir,
-                        osp.basename(runner.work_dir.rstrip(osp.sep)))
-
-    def _checkpoints(self, folder: str) -> List[str]:
-        """Checkpoints named by ``filename_tmpl`` in ``folder``, newest
-        first."""
-        pattern = re.compile(
-            '^' +
-            re.escape(self.filename_tmpl).replace(re.escape('{}'), r'(\d+)') +
-            '$')
-        found = []
-        for name in os.listdir(folder) if osp.isdir(folder) else []:
-            match = pattern.match(name)
-            if match:
-                found.append((int(match.group(1)), osp.join(folder, name)))
-        return [path for _, path in sorted(found, reverse=True)]
-
-    @staticmethod
-    def _remove_partial_files(runner, folder: str) -> None:
-        """Delete what interrupted atomic writes left behind."""
-        if not is_main_process() or not osp.isdir(folder):
-            return
-        for name in os.listdir(folder):
-            if name.startswith('.') and name.endswith(TMP_SUFFIX):
-                os.remove(osp.join(folder, name))
-                runner.logger.warning(
-                    f'removed {name}, left by an interrupted checkpoint write')
+            where = e.filename or self.out_dir
+            if e.errno == errno.ENOSPC:
+                problem = f'no space left on device while saving {where}'
+            else:
+                problem = f'cannot save {where} ({e.strerror or e})'
+            if last and osp.isfile(last):
+                left = (f'the last complete checkpoint is {last}; make room '
+                        'and continue with --resume')
+            else:
+                left = 'no checkpoint was saved yet'
+            raise WorkDirError(f'{problem}: {left}') from None
