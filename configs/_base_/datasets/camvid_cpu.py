@@ -5,8 +5,8 @@
 _base_ = './camvid.py'
 crop_size = (192, 256)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='CheckedLoadImageFromFile'),
+    dict(type='CheckedLoadAnnotations'),
     dict(
         type='RandomResize',
         scale=(480, 360),

@@ -21,10 +21,10 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs')
 ]
-test_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
+test_pipeline = [  # mmseg's step names for the inferencer, checked loaders
+    dict(type='LoadImageFromFile', _scope_='mmseg_ext'),
     dict(type='Resize', scale=(2048, 512), keep_ratio=True),
-    dict(type='CheckedLoadAnnotations'),
+    dict(type='LoadAnnotations', _scope_='mmseg_ext'),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
