@@ -30,6 +30,9 @@ setup(
         'opencv-python',
         'numpy',
     ],
-    extras_require={'tests': ['pytest', 'onnx', 'onnxruntime']},
+    extras_require={
+        'tests': ['pytest', 'onnx', 'onnxruntime'],
+        'optional': ['seaborn>=0.12', 'tensorboard>=2.14'],
+    },
     license='Apache License 2.0',
     zip_safe=False)

@@ -26,6 +26,28 @@ test_pipeline = [
     dict(type='LoadAnnotations', _scope_='mmseg_ext'),
     dict(type='PackSegInputs')
 ]
+# test-time augmentation (tools/test.py --tta): the test scale times each
+# ratio, each also flipped; SegTTAModel (mmseg's tta_model) averages the
+# softmax of the 12 predictions
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+tta_pipeline = [
+    dict(type='CheckedLoadImageFromFile', backend_args=None),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(
+                    type='Resize',
+                    scale=(int(480 * r), int(360 * r)),
+                    keep_ratio=True) for r in img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ], [dict(type='CheckedLoadAnnotations')],
+            [dict(type='PackSegInputs')]
+        ])
+]
 train_dataloader = dict(
     batch_size=8,
     num_workers=4,
