@@ -40,9 +40,16 @@ def parse_args(argv=None):
         default=1,
         help='moving-average window (records) for training scalars')
     parser.add_argument('--title', help='figure title')
+    parser.add_argument(
+        '--labels',
+        nargs='+',
+        help='legend names, one per work_dir (default: folder names)')
     args = parser.parse_args(argv)
     if args.smooth < 1:
         parser.error('--smooth must be >= 1')
+    if args.labels and len(args.labels) != len(args.work_dirs):
+        parser.error(f'--labels needs one name per work_dir '
+                     f'({len(args.work_dirs)}), got {len(args.labels)}')
     return args
 
 
@@ -132,8 +139,9 @@ def plot(runs: Dict[str, Dict[str, Dict[int, float]]],
 def main(argv=None):
     args = parse_args(argv)
     runs = {}
-    for work_dir in args.work_dirs:
-        name = osp.basename(osp.normpath(work_dir))
+    for i, work_dir in enumerate(args.work_dirs):
+        name = (args.labels[i] if args.labels else
+                osp.basename(osp.normpath(work_dir)))
         runs[name if name not in runs else work_dir] = load_curves(work_dir)
     missing = [k for k in args.keys if not any(k in c for c in runs.values())]
     if missing:
