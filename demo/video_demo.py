@@ -99,9 +99,11 @@ def draw_fps(img, fps: float) -> None:
     scale = max(0.4, img.shape[1] / 800)
     org = (int(8 * scale), int(28 * scale))
     text = f'{fps:.1f} FPS'
-    for color, width in (((0, 0, 0), 4), ((255, 255, 255), 1)):
+    thickness = max(1, round(1.5 * scale))
+    for color, width in (((0, 0, 0), thickness + 2),
+                         ((255, 255, 255), thickness)):
         cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color,
-                    max(1, int(width * scale)), cv2.LINE_AA)
+                    width, cv2.LINE_AA)
 
 
 def open_writer(args, fps: float, size):
