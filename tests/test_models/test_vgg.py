@@ -1,6 +1,7 @@
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from mmseg_ext.models import VGG, FeaturesWithSwitches, convert_vgg
 
@@ -20,6 +21,34 @@ def test_vgg_outputs_odd_size():
     sizes = [(49, 62), (25, 31), (13, 16), (7, 8), (4, 4), (4, 4)]
     assert [tuple(o.shape[-2:]) for o in outs] == sizes
     assert [o.shape[1] for o in outs] == [4, 8, 8, 16, 16, 12]
+
+
+def test_vgg_pre_pool_outputs():
+    model = _tiny(
+        with_fc=True,
+        fc_channels=12,
+        out_pre_pool=True,
+        out_indices=(0, 1, 2, 3, 4, 5)).eval()
+    x = torch.randn(1, 3, 97, 123)
+    outs = model(x)
+    # block1_conv2 ... block5_conv3 at strides 1 ... 16, then fc7
+    sizes = [(97, 123), (49, 62), (25, 31), (13, 16), (7, 8), (4, 4)]
+    assert [tuple(o.shape[-2:]) for o in outs] == sizes
+    assert [o.shape[1] for o in outs] == [4, 8, 8, 16, 16, 12]
+    # each is the stage's last ReLU output, the pooling's input
+    pre = model.features[:model.stage_ends[2]](x)
+    torch.testing.assert_close(outs[2], pre)
+    # the same weights after pooling give the pooled map
+    post = _tiny(out_indices=(2, )).eval()
+    post.load_state_dict(model.state_dict(), strict=False)
+    torch.testing.assert_close(
+        post(x)[0], F.max_pool2d(pre, 2, 2, ceil_mode=True))
+    # switches are still recorded, at the pre-pool sizes
+    switched = _tiny(
+        out_pre_pool=True, return_switches=True, out_indices=(0, 1))
+    assert [tuple(s[1]) for s in switched(x).switches] == sizes[:5]
+    with pytest.raises(TypeError, match='out_pre_pool'):
+        _tiny(out_pre_pool='yes')
 
 
 def test_vgg_docstring_example_shapes():

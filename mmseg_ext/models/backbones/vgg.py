@@ -28,8 +28,10 @@ class VGG(BaseModule):
     torchvision's ``classifier.0``/``classifier.3`` weights after reshaping
     (``tools/model_converters/vgg2mmseg.py``).
 
-    Outputs are indexed 0-4 for the five stages (after each stage's pooling,
-    i.e. pool1..pool5) and 5 for fc7.
+    Outputs are indexed 0-4 for the five stages and 5 for fc7. A stage's
+    output is taken after its pooling (pool1..pool5, strides 2..32), or with
+    ``out_pre_pool=True`` before it (block1_conv2 ... block5_conv3 in
+    Keras' names, strides 1..16), as U-Net's skips need.
 
     Args:
         depth (int): 11, 13, 16 or 19.
@@ -55,6 +57,9 @@ class VGG(BaseModule):
         fc6_dilation (int): Dilation of fc6. Default: 1.
         fc_dropout (float): Dropout after fc6 and fc7. Default: 0.5.
         out_indices (Sequence[int]): Outputs to return. Default: (4, ).
+        out_pre_pool (bool): Take stage outputs 0-4 before the stage's
+            pooling instead of after it; fc7 (5) is unchanged.
+            Default: False.
         frozen_stages (int): Stages to freeze (stop grad, eval mode); -1
             freezes none. Default: -1.
         norm_eval (bool): Keep norm layers in eval mode. Default: False.
@@ -102,6 +107,7 @@ class VGG(BaseModule):
                  fc6_dilation: int = 1,
                  fc_dropout: float = 0.5,
                  out_indices: Sequence[int] = (4, ),
+                 out_pre_pool: bool = False,
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  stage_convs: Optional[Sequence[int]] = None,
@@ -140,7 +146,11 @@ class VGG(BaseModule):
             raise ValueError(f'`out_indices` {out_indices} must lie in '
                              f'[0, {max_index}]' +
                              ('' if with_fc else ' (5 needs with_fc=True)'))
+        if not isinstance(out_pre_pool, bool):
+            raise TypeError('`out_pre_pool` must be True or False, got '
+                            f'{out_pre_pool!r}')
         self.out_indices = tuple(out_indices)
+        self.out_pre_pool = out_pre_pool
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.return_switches = return_switches
@@ -190,6 +200,8 @@ class VGG(BaseModule):
         start = 0
         for i, end in enumerate(self.stage_ends):
             x = self.features[start:end](x)
+            if self.out_pre_pool and i in self.out_indices:
+                outs.append(x)
             pool = self.features[end]
             if self.return_switches and isinstance(pool, nn.MaxPool2d):
                 size = x.shape[-2:]
@@ -199,7 +211,7 @@ class VGG(BaseModule):
                 x = pool(x)
                 switches.append(None)
             start = end + 1
-            if i in self.out_indices:
+            if not self.out_pre_pool and i in self.out_indices:
                 outs.append(x)
         if self.with_fc and len(self.stage_ends) in self.out_indices:
             x = self.dropout(self.relu(self.fc6(x)))

@@ -3,8 +3,9 @@ from .deconvnet_head import DeconvNetHead
 from .fcn_skip_head import FCNSkipHead
 from .largefov_head import LargeFOVHead
 from .segnet_head import SegNetHead
+from .unet_head import UNetHead
 
 __all__ = [
     'FCNSkipHead', 'SegNetHead', 'DeconvNetHead', 'ContextHead',
-    'LargeFOVHead'
+    'LargeFOVHead', 'UNetHead'
 ]
