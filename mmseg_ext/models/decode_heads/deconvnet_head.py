@@ -1,15 +1,14 @@
-from typing import Sequence
+from typing import List, Sequence
 
-import torch.nn as nn
 from torch import Tensor
 
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
-from ..utils import SWITCH_SOURCES, UnpoolBlock, collect_switches
+from ..utils import Switch
+from .mirror_decode_head import UnpoolDecodeHead
 
 
 @MODELS.register_module()
-class DeconvNetHead(BaseDecodeHead):
+class DeconvNetHead(UnpoolDecodeHead):
     """Deconvolution network: unpooling + deconvolution layers.
 
     Learning Deconvolution Network for Semantic Segmentation (Noh, Hong &
@@ -52,6 +51,8 @@ class DeconvNetHead(BaseDecodeHead):
             ``dict(type='deconv')``.
     """
 
+    min_inputs = 2
+
     def __init__(self,
                  in_channels: Sequence[int],
                  num_convs: Sequence[int] = (2, 2, 3, 3, 3, 1),
@@ -59,47 +60,19 @@ class DeconvNetHead(BaseDecodeHead):
                  fc_kernel_size: int = 7,
                  switch_source: str = 'backbone',
                  **kwargs):
-        if 'input_transform' in kwargs:
-            raise TypeError('DeconvNetHead sets `input_transform` itself; '
-                            'remove it from the head config')
-        if not isinstance(in_channels, (list, tuple)) or len(in_channels) < 2:
-            raise TypeError('DeconvNetHead needs `in_channels` as a list of '
-                            'at least two ints (shallow to deep), got '
-                            f'{in_channels!r}')
-        if len(num_convs) != len(in_channels):
-            raise ValueError(f'`num_convs` {tuple(num_convs)} needs one '
-                             f'entry per input, {len(in_channels)}')
-        if switch_source not in SWITCH_SOURCES:
-            raise ValueError(f'`switch_source` must be one of '
-                             f'{SWITCH_SOURCES}, got {switch_source!r}')
         kwargs.setdefault('conv_cfg', dict(type='deconv'))
-        super().__init__(
-            in_channels, input_transform='multiple_select', **kwargs)
-        self.switch_source = switch_source
-        out_widths = [self.channels] + list(in_channels[:-1])
-        kernels = [kernel_size] * (len(in_channels) - 1) + [fc_kernel_size]
-        self.stages = nn.ModuleList(
-            UnpoolBlock(
-                in_ch,
-                out_ch,
-                n,
-                k,
-                conv_cfg=self.conv_cfg,
-                norm_cfg=self.norm_cfg,
-                act_cfg=self.act_cfg) for in_ch, out_ch, n, k in zip(
-                    in_channels, out_widths, num_convs, kernels))
+        super().__init__(in_channels, num_convs, switch_source, **kwargs)
+        self.stages = self._unpool_stages([kernel_size] *
+                                          (len(in_channels) - 1) +
+                                          [fc_kernel_size])
 
-    def forward(self, inputs: Sequence[Tensor]) -> Tensor:
-        """Deconvolve the deepest input back to the shallowest grid."""
-        feats = self._transform_inputs(inputs)
-        switches = collect_switches(inputs, feats, self.in_index,
-                                    self.switch_source)
+    def side_inputs(self, inputs: Sequence[Tensor],
+                    feats: List[Tensor]) -> List[Switch]:
+        """The switches; the deepest input (fc7) must have none."""
+        switches = super().side_inputs(inputs, feats)
         if switches[-1] is not None:
             raise ValueError(
                 'DeconvNetHead deconvolves its deepest input (fc7) without '
                 'unpooling; give the backbone output after the last pooling '
                 'stage as the last input (VGG out_indices ending in 5)')
-        x = feats[-1]
-        for stage, switch in zip(reversed(self.stages), reversed(switches)):
-            x = stage(x, switch)
-        return self.cls_seg(x)
+        return switches

@@ -1,15 +1,13 @@
 from typing import Sequence
 
 import torch.nn as nn
-from torch import Tensor
 
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
-from ..utils import SWITCH_SOURCES, UnpoolBlock, collect_switches
+from .mirror_decode_head import UnpoolDecodeHead
 
 
 @MODELS.register_module()
-class SegNetHead(BaseDecodeHead):
+class SegNetHead(UnpoolDecodeHead):
     """Decoder of SegNet: max-unpooling with the encoder's switches + convs.
 
     SegNet: A Deep Convolutional Encoder-Decoder Architecture for Image
@@ -26,21 +24,17 @@ class SegNetHead(BaseDecodeHead):
     this is SegNet's 13 decoder convs (12 blocks and the score conv); with
     four 64-wide stages of one 7x7 conv and a 1x1 score it is SegNet-Basic.
 
-    Where the switches come from (``switch_source``):
-
-    - ``'backbone'``: the encoder's own max-pooling switches, recorded by a
-      backbone such as ``VGG(return_switches=True)`` (SegNet proper).
-    - ``'features'``: for encoders that downsample with strided convs and
-      record no switches, such as ResNet. Stage ``i`` unpools onto the grid
-      of input ``i`` with the per-channel argmax of a 2x2, stride-2,
-      ceil-mode max-pooling of that input: the switches a SegNet encoder
-      would have recorded had it max-pooled there instead of striding (the
-      grid matches the strided conv's, ``ceil(H / 2)``). Decoding then
-      starts with convs on the deepest input (no unpooling) and ends on the
-      shallowest input's grid; e.g. C2-C5 of ResNet give logits at 1/4
-      size, which the base class resizes as for any head. Per-channel
-      argmaxes keep SegNet's behaviour that each channel places its values
-      where its own encoder activations peaked.
+    The switches are the encoder's own (``switch_source='backbone'``, from
+    ``VGG(return_switches=True)``: SegNet proper) or, for encoders that
+    downsample with strided convs such as ResNet, made from the features
+    (``'features'``): stage ``i`` unpools onto the grid of input ``i`` with
+    the per-channel argmax of a 2x2, stride-2, ceil-mode max-pooling of that
+    input, the switches a SegNet encoder would have recorded had it
+    max-pooled there instead of striding (the grid matches the strided
+    conv's, ``ceil(H / 2)``). Decoding then starts with convs on the deepest
+    input (no unpooling) and ends on the shallowest input's grid; e.g. C2-C5
+    of ResNet give logits at 1/4 size, which the base class resizes as for
+    any head. See :class:`UnpoolDecodeHead`.
 
     Args:
         in_channels (Sequence[int]): Widths of the inputs, shallow to deep.
@@ -61,47 +55,13 @@ class SegNetHead(BaseDecodeHead):
                  seg_kernel_size: int = 3,
                  switch_source: str = 'backbone',
                  **kwargs):
-        if 'input_transform' in kwargs:
-            raise TypeError('SegNetHead sets `input_transform` itself; '
-                            'remove it from the head config')
-        if not isinstance(in_channels, (list, tuple)) or not in_channels:
-            raise TypeError('SegNetHead needs `in_channels` as a list of '
-                            f'ints (shallow to deep), got {in_channels!r}')
-        if len(num_convs) != len(in_channels):
-            raise ValueError(f'`num_convs` {tuple(num_convs)} needs one '
-                             f'entry per input, {len(in_channels)}')
-        if switch_source not in SWITCH_SOURCES:
-            raise ValueError(f'`switch_source` must be one of '
-                             f'{SWITCH_SOURCES}, got {switch_source!r}')
         if seg_kernel_size % 2 == 0:
             raise ValueError('`seg_kernel_size` must be odd, got '
                              f'{seg_kernel_size}')
-        super().__init__(
-            in_channels, input_transform='multiple_select', **kwargs)
-        self.switch_source = switch_source
-        out_widths = [self.channels] + list(in_channels[:-1])
-        self.stages = nn.ModuleList(
-            UnpoolBlock(
-                in_ch,
-                out_ch,
-                n,
-                kernel_size,
-                conv_cfg=self.conv_cfg,
-                norm_cfg=self.norm_cfg,
-                act_cfg=self.act_cfg)
-            for in_ch, out_ch, n in zip(in_channels, out_widths, num_convs))
+        super().__init__(in_channels, num_convs, switch_source, **kwargs)
+        self.stages = self._unpool_stages([kernel_size] * len(in_channels))
         self.conv_seg = nn.Conv2d(
             self.channels,
             self.out_channels,
             seg_kernel_size,
             padding=seg_kernel_size // 2)
-
-    def forward(self, inputs: Sequence[Tensor]) -> Tensor:
-        """Decode the deepest input back to the shallowest grid and score."""
-        feats = self._transform_inputs(inputs)
-        switches = collect_switches(inputs, feats, self.in_index,
-                                    self.switch_source)
-        x = feats[-1]
-        for stage, switch in zip(reversed(self.stages), reversed(switches)):
-            x = stage(x, switch)
-        return self.cls_seg(x)

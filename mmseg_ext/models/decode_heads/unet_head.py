@@ -1,15 +1,15 @@
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch.nn as nn
 from torch import Tensor
 
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from ..utils import FUSIONS, UpFusionBlock
+from .mirror_decode_head import MirrorDecodeHead
 
 
 @MODELS.register_module()
-class UNetHead(BaseDecodeHead):
+class UNetHead(MirrorDecodeHead):
     """Decoder of U-Net: learned 2x upsampling, skip fusion, convs.
 
     U-Net: Convolutional Networks for Biomedical Image Segmentation
@@ -45,6 +45,8 @@ class UNetHead(BaseDecodeHead):
             ``'multiple_select'``, so neither is given.
     """
 
+    min_inputs = 2
+
     def __init__(self,
                  in_channels: Sequence[int],
                  decoder_channels: Optional[Sequence[int]] = None,
@@ -52,36 +54,25 @@ class UNetHead(BaseDecodeHead):
                  kernel_size: int = 3,
                  fusion: str = 'concat',
                  **kwargs):
-        for key in ('channels', 'input_transform'):
-            if key in kwargs:
-                raise TypeError(f'UNetHead sets `{key}` itself; remove it '
-                                'from the head config')
-        if not isinstance(in_channels, (list, tuple)) or len(in_channels) < 2:
-            raise TypeError('UNetHead needs `in_channels` as a list of at '
-                            'least two ints (shallow to deep), got '
-                            f'{in_channels!r}')
+        if 'channels' in kwargs:
+            raise TypeError('UNetHead sets `channels` itself (the first '
+                            'decoder width); remove it from the head config')
+        self._check_in_channels(in_channels)
         num_skips = len(in_channels) - 1
         if decoder_channels is None:
             decoder_channels = in_channels[:-1]
-        if len(decoder_channels) != num_skips:
-            raise ValueError(f'`decoder_channels` {tuple(decoder_channels)} '
-                             f'needs one entry per input but the deepest, '
-                             f'{num_skips}')
+        stage = 'input but the deepest'
+        decoder_channels = self._per_stage('decoder_channels',
+                                           decoder_channels, num_skips, stage)
         if isinstance(num_convs, int):
             num_convs = [num_convs] * num_skips
-        if len(num_convs) != num_skips:
-            raise ValueError(f'`num_convs` {tuple(num_convs)} needs one '
-                             f'entry per input but the deepest, {num_skips}')
+        num_convs = self._per_stage('num_convs', num_convs, num_skips, stage)
         if fusion not in FUSIONS:
             raise ValueError(f'`fusion` must be one of {FUSIONS}, got '
                              f'{fusion!r}')
-        super().__init__(
-            in_channels,
-            channels=decoder_channels[0],
-            input_transform='multiple_select',
-            **kwargs)
+        super().__init__(in_channels, channels=decoder_channels[0], **kwargs)
         self.fusion = fusion
-        coarse = list(decoder_channels[1:]) + [in_channels[-1]]
+        coarse = decoder_channels[1:] + [in_channels[-1]]
         self.stages = nn.ModuleList(
             UpFusionBlock(
                 coarse_ch,
@@ -100,10 +91,7 @@ class UNetHead(BaseDecodeHead):
         for stage in self.stages:
             stage.init_weights()
 
-    def forward(self, inputs: Sequence[Tensor]) -> Tensor:
-        """Decode the deepest input onto the shallowest grid and score."""
-        feats = self._transform_inputs(inputs)
-        x = feats[-1]
-        for stage, skip in zip(reversed(self.stages), reversed(feats[:-1])):
-            x = stage(x, skip)
-        return self.cls_seg(x)
+    def side_inputs(self, inputs: Sequence[Tensor],
+                    feats: List[Tensor]) -> List[Tensor]:
+        """The skips: every input but the deepest."""
+        return feats[:-1]

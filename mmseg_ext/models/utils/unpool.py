@@ -11,6 +11,14 @@ from .switches import Switch, get_switches
 SWITCH_SOURCES = ('backbone', 'features')
 
 
+def check_switch_source(source: str) -> None:
+    """Raise a one-line error unless ``source`` is in
+    :data:`SWITCH_SOURCES`."""
+    if source not in SWITCH_SOURCES:
+        raise ValueError(f'`switch_source` must be one of {SWITCH_SOURCES}, '
+                         f'got {source!r}')
+
+
 def max_unpool2d(x: Tensor, indices: Tensor,
                  output_size: Sequence[int]) -> Tensor:
     """Place each value at its max-pooling argmax in a zero map.
@@ -129,6 +137,7 @@ def collect_switches(inputs: Sequence[Tensor], feats: Sequence[Tensor],
     Returns:
         list[Switch]: One entry per stage, shallow to deep.
     """
+    check_switch_source(source)
     if source == 'backbone':
         switches = get_switches(inputs)
         out = [switches[k] if k < len(switches) else None for k in in_index]
@@ -141,15 +150,12 @@ def collect_switches(inputs: Sequence[Tensor], feats: Sequence[Tensor],
                     "switch_source='backbone' backbone output k must be the "
                     'output of pooling stage k (VGG out_indices=(0, 1, ...))')
         return out
-    if source == 'features':
-        out = [pool_switches(feat) for feat in feats[:-1]] + [None]
-        for i in range(len(feats) - 1):
-            if out[i][0].shape[-2:] != feats[i + 1].shape[-2:]:
-                raise ValueError(
-                    "switch_source='features' needs each input at half the "
-                    f'size of the previous one (ceil), got '
-                    f'{tuple(feats[i].shape[-2:])} then '
-                    f'{tuple(feats[i + 1].shape[-2:])}')
-        return out
-    raise ValueError(f'`switch_source` must be one of {SWITCH_SOURCES}, got '
-                     f'{source!r}')
+    out = [pool_switches(feat) for feat in feats[:-1]] + [None]
+    for i in range(len(feats) - 1):
+        if out[i][0].shape[-2:] != feats[i + 1].shape[-2:]:
+            raise ValueError(
+                "switch_source='features' needs each input at half the "
+                f'size of the previous one (ceil), got '
+                f'{tuple(feats[i].shape[-2:])} then '
+                f'{tuple(feats[i + 1].shape[-2:])}')
+    return out
