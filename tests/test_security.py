@@ -20,7 +20,6 @@ from mmengine.runner import Runner
 
 from mmseg_ext.engine import (CheckpointError, UnsafeCheckpointError,
                               verify_checkpoint)
-
 from .conftest import CAMVID_MINI, DEMO_CFG, REPO
 
 TINY = {
@@ -255,8 +254,8 @@ def test_numpy1_names_are_allowed_exactly(clean, tmp_path):
     path = str(tmp_path / 'other.pth')
     _save_as_numpy1(ckpt, path,
                     NUMPY1 + [(np.ndarray, 'numpy.core.multiarray.ndarray')])
-    with pytest.raises(UnsafeCheckpointError,
-                       match='numpy.core.multiarray.ndarray'):
+    with pytest.raises(
+            UnsafeCheckpointError, match='numpy.core.multiarray.ndarray'):
         verify_checkpoint(path)
 
 

@@ -22,13 +22,12 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from mmseg.registry import DATASETS, MODELS
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from mmseg.registry import DATASETS, MODELS
 from mmseg_ext.datasets import check_datasets
 from mmseg_ext.engine import CheckSegDataHook, ConfigError, DataError
-
 from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
 
 NAMES = ['0001TP_006690', '0001TP_006870', '0001TP_007050']

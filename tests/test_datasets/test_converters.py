@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 import pytest
 from mmengine.config import Config
+from mmseg.registry import DATASETS, TRANSFORMS
 from PIL import Image
 
-from mmseg.registry import DATASETS, TRANSFORMS
 from mmseg_ext.datasets import CamVidDataset
 from mmseg_ext.engine import DataError
 from ..conftest import CAMVID_MINI, REPO, VOC_MINI

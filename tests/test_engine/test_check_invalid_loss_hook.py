@@ -14,7 +14,6 @@ from mmengine.logging import MessageHub
 from mmengine.runner import Runner
 
 from mmseg_ext.engine import CheckInvalidLossHook, InvalidLossError
-
 from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
 
 TINY = {

@@ -13,7 +13,6 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmseg_ext.engine import WorkDirError, check_work_dir, lock_work_dir
-
 from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
 
 TINY = {
@@ -48,8 +47,10 @@ time.sleep(900)
 def _train(work_dir, *args):
     opts = [f'{k}={v}'.replace(' ', '') for k, v in TINY.items()]
     return subprocess.run(
-        [sys.executable, 'tools/train.py', DEMO_CFG, '--work-dir',
-         str(work_dir)] + list(args) + ['--cfg-options'] + opts,
+        [
+            sys.executable, 'tools/train.py', DEMO_CFG, '--work-dir',
+            str(work_dir)
+        ] + list(args) + ['--cfg-options'] + opts,
         cwd=REPO,
         env=ENV,
         text=True,
@@ -65,12 +66,12 @@ def _error_line(stderr, kind='WorkDirError'):
 
 
 def test_second_live_run_is_refused_and_kill_9_frees_the_work_dir(tmp_path):
-    holder = subprocess.Popen([sys.executable, '-c', HOLD,
-                               str(tmp_path)],
-                              cwd=REPO,
-                              env=ENV,
-                              stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, '-c', HOLD, str(tmp_path)],
+        cwd=REPO,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        text=True)
     try:
         assert holder.stdout.readline().strip() == 'locked'
         res = _train(tmp_path)
