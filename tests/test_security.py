@@ -133,6 +133,7 @@ def test_the_payload_is_live(planted):
     os.rmdir(marker)
 
 
+@pytest.mark.slow
 def test_test_tool_refuses(planted):
     path, _ = planted
     res = _tool('tools/test.py', DEMO_CFG, path, '--work-dir',
@@ -141,6 +142,7 @@ def test_test_tool_refuses(planted):
     _refusal(res.stderr, path)
 
 
+@pytest.mark.slow
 def test_resume_refuses_and_does_not_skip_it(clean, planted):
     """An unsafe newest checkpoint is an alarm, not a damaged file."""
     path, _ = planted

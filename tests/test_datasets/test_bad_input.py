@@ -384,6 +384,7 @@ def _error_line(stderr):
     return lines[0]
 
 
+@pytest.mark.slow
 def test_train_tool_reports_a_bad_image_in_one_line(root):
     """Raised in a DataLoader worker, printed by tools/train.py."""
     with open(_image(root, NAMES[1]), 'wb') as f:
@@ -395,6 +396,7 @@ def test_train_tool_reports_a_bad_image_in_one_line(root):
         f'DataError: cannot read image {_image(root, NAMES[1])}')
 
 
+@pytest.mark.slow
 def test_train_tool_reports_a_missing_data_root_in_one_line(tmp_path):
     res = _train_tool(tmp_path / 'nowhere')
     assert res.returncode != 0

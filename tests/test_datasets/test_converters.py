@@ -178,6 +178,7 @@ def _read_ids(path):
     return np.asarray(img)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('full_size', [False, True])
 def test_camvid_converter(camvid_release, tmp_path, full_size):
     root, expected = camvid_release
@@ -415,6 +416,7 @@ def test_missing_category(tmp_path):
         coco_voc.load_coco(str(path))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('copy', [False, True])
 def test_coco_voc_converter(coco_root, tmp_path, copy):
     out = tmp_path / 'coco_voc'

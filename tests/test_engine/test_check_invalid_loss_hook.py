@@ -144,6 +144,7 @@ def test_bad_interval(interval):
         CheckInvalidLossHook(interval=interval)
 
 
+@pytest.mark.slow
 def test_train_tool_prints_one_line(tmp_path):
     env = dict(
         os.environ,

@@ -122,6 +122,7 @@ def test_load_partial_loads_what_fits(ckpt21, tmp_path):
     assert loaded['decode_head.conv_seg.weight'].shape[0] == 11
 
 
+@pytest.mark.slow
 def test_test_tool_refuses_in_one_line(ckpt21, tmp_path):
     env = dict(
         os.environ,

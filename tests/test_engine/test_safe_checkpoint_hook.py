@@ -268,6 +268,7 @@ runpy.run_path(sys.argv[0], run_name='__main__')
 '''
 
 
+@pytest.mark.slow
 def test_killed_during_a_checkpoint_write_then_resume(tmp_path):
     env = dict(
         os.environ,

@@ -65,6 +65,7 @@ def _error_line(stderr, kind='WorkDirError'):
     return lines[0]
 
 
+@pytest.mark.slow
 def test_second_live_run_is_refused_and_kill_9_frees_the_work_dir(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, '-c', HOLD, str(tmp_path)],
@@ -124,6 +125,7 @@ def test_work_dir_that_cannot_be_written(tmp_path, code, cause):
     assert str(e.value) == f'work_dir {tmp_path} is not writable: {cause}'
 
 
+@pytest.mark.slow
 def test_train_tool_reports_a_bad_work_dir_in_one_line(tmp_path):
     blocker = tmp_path / 'file'
     blocker.write_text('')

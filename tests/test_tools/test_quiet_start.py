@@ -8,9 +8,12 @@ import subprocess
 import sys
 import warnings
 
+import pytest
+
 from ..conftest import DEMO_CFG, REPO
 
 
+@pytest.mark.slow
 def test_tools_print_no_pkg_resources_warnings(tmp_path):
     missing = str(tmp_path / 'missing.pth')
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')

@@ -12,6 +12,9 @@ import torch
 
 from ..conftest import DEMO_CFG, REPO
 
+# every test reads the run that the module fixture trains in a subprocess
+pytestmark = pytest.mark.slow
+
 FAST = [
     'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
     'train_dataloader.persistent_workers=False',
