@@ -1,6 +1,8 @@
 # Bootstrap a virtual environment with the pinned stack, then run things in it.
 #   make demo   train + evaluate the CPU demo on the embedded CamVid subset
-#   make test   run the test suite
+#   make test   run the test suite (make test-fast: without the slow tests
+#               that start tools, demos or torchrun in subprocesses)
+#   make lint   flake8, isort and yapf checks (make format applies isort/yapf)
 # Re-running skips what is installed. GPU users: see README ("GPU install").
 
 PYTHON ?= python3
@@ -11,12 +13,14 @@ STAMP := $(VENV)/.mmseg_ext-installed
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_CFG := configs/demo/fcn8s_vgg16-bn-tiny_1xb4-1k_camvid-mini-180x240.py
 DEMO_DIR := work_dirs/demo
+LINT_PATHS := mmseg_ext configs tools tests demo benchmarks setup.py
 
-.PHONY: install demo test clean-venv
+.PHONY: install demo test test-fast lint format clean-venv
 
 install: $(STAMP)
 
-$(STAMP): requirements/build.txt requirements/runtime.txt requirements/tests.txt setup.py
+$(STAMP): requirements/build.txt requirements/runtime.txt requirements/tests.txt \
+		requirements/lint.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -r requirements/build.txt
 	# torch first, unless the venv already has one (e.g. a CUDA build)
@@ -25,7 +29,8 @@ $(STAMP): requirements/build.txt requirements/runtime.txt requirements/tests.txt
 	$(PY) -c 'import mmcv.ops, mmcv; assert mmcv.__version__ == "2.1.0"' \
 		2>/dev/null || MMCV_WITH_OPS=1 MAX_JOBS=$(JOBS) \
 		$(PIP) install --no-build-isolation 'mmcv==2.1.0'
-	$(PIP) install -r requirements/runtime.txt -r requirements/tests.txt
+	$(PIP) install -r requirements/runtime.txt -r requirements/tests.txt \
+		-r requirements/lint.txt
 	$(PIP) install --no-build-isolation --no-deps -e .
 	touch $@
 
@@ -37,6 +42,18 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest tests
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m "not slow"
+
+lint: $(STAMP)
+	$(PY) -m flake8 $(LINT_PATHS)
+	$(PY) -m isort --check-only --diff $(LINT_PATHS)
+	$(PY) -m yapf --diff --recursive $(LINT_PATHS)
+
+format: $(STAMP)
+	$(PY) -m isort $(LINT_PATHS)
+	$(PY) -m yapf --in-place --recursive $(LINT_PATHS)
 
 clean-venv:
 	rm -rf $(VENV)

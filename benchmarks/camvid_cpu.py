@@ -28,7 +28,9 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RUN_FILE = 'benchmark_run.json'  # written beside the logs of each run
-TABLE_ROW = re.compile(r'^\|\s*(\S[^|]*?)\s*\|\s*([\d.]+|nan)\s*\|\s*([\d.]+|nan)\s*\|$')
+# a row of mmseg's per-class table: | class | IoU | Acc |
+TABLE_ROW = re.compile(r'^\|\s*(\S[^|]*?)\s*'
+                       r'\|\s*([\d.]+|nan)\s*\|\s*([\d.]+|nan)\s*\|$')
 
 
 def parse_args():
@@ -44,7 +46,8 @@ def parse_args():
     for p in (run, sub.add_parser('collect', help='collect results only')):
         p.add_argument('--work-root', default='work_dirs/camvid_cpu')
         p.add_argument(
-            '--out', default=osp.join(REPO, 'benchmarks/results/camvid_cpu.json'))
+            '--out',
+            default=osp.join(REPO, 'benchmarks/results/camvid_cpu.json'))
     return parser.parse_args()
 
 
@@ -146,12 +149,12 @@ def collect(work_root: str, out: str) -> list:
     for config in sorted({r['config'] for r in records}):
         runs = [r for r in records if r['config'] == config]
         print(f'\n`{osp.basename(config)}`, IoU per class:\n')
-        print('| class | ' + ' | '.join(f"seed {r['seed']}" for r in runs) +
-              ' |')
+        print('| class | ' + ' | '.join(f"seed {r['seed']}"
+                                        for r in runs) + ' |')
         print('|---|' + '---|' * len(runs))
         for name in runs[0]['per_class']:
-            print(f'| {name} | ' + ' | '.join(
-                f"{r['per_class'][name]:.2f}" for r in runs) + ' |')
+            print(f'| {name} | ' + ' | '.join(f"{r['per_class'][name]:.2f}"
+                                              for r in runs) + ' |')
     return records
 
 

@@ -7,8 +7,7 @@
 # segnet/segnet_vgg16-bn_4xb4-40k_voc12aug-512x512.py (10582 images) instead.
 _base_ = [
     '_base_/models/segnet_vgg16-bn.py',
-    'mmseg::_base_/datasets/pascal_voc12.py',
-    '_base_/default_runtime.py',
+    'mmseg::_base_/datasets/pascal_voc12.py', '_base_/default_runtime.py',
     '_base_/schedules/schedule_40k.py'
 ]
 crop_size = (512, 512)

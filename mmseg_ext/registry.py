@@ -19,10 +19,8 @@ a scope, as mmseg's are children of MMEngine's:
   while mmseg's scope keeps its original loaders.
 """
 from mmengine.registry import Registry
-
 from mmseg.registry import HOOKS as MMSEG_HOOKS
 from mmseg.registry import TRANSFORMS as MMSEG_TRANSFORMS
 
 HOOKS = Registry('hook', parent=MMSEG_HOOKS, scope='mmseg_ext')
-TRANSFORMS = Registry(
-    'transform', parent=MMSEG_TRANSFORMS, scope='mmseg_ext')
+TRANSFORMS = Registry('transform', parent=MMSEG_TRANSFORMS, scope='mmseg_ext')

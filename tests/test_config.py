@@ -6,19 +6,19 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.structures import PixelData
-
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from .conftest import REPO
 
 CONFIGS = sorted(
-    p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
-                         recursive=True) if '_base_' not in p)
+    p for p in glob.glob(
+        osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in p)
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(
-    p, osp.join(REPO, 'configs')))
+@pytest.mark.parametrize(
+    'path', CONFIGS, ids=lambda p: osp.relpath(p, osp.join(REPO, 'configs')))
 def test_config_builds(path):
     cfg = Config.fromfile(path)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
@@ -33,17 +33,18 @@ def test_config_builds(path):
 def _samples(n, h, w, num_classes):
     samples = []
     for _ in range(n):
-        s = SegDataSample(gt_sem_seg=PixelData(
-            data=torch.randint(0, num_classes, (1, h, w))))
-        s.set_metainfo(dict(img_shape=(h, w), pad_shape=(h, w),
-                            ori_shape=(h, w)))
+        s = SegDataSample(
+            gt_sem_seg=PixelData(
+                data=torch.randint(0, num_classes, (1, h, w))))
+        s.set_metainfo(
+            dict(img_shape=(h, w), pad_shape=(h, w), ori_shape=(h, w)))
         samples.append(s)
     return samples
 
 
-@pytest.mark.parametrize('path', [
-    p for p in CONFIGS if 'camvid' in osp.basename(p)
-], ids=lambda p: osp.basename(p))
+@pytest.mark.parametrize(
+    'path', [p for p in CONFIGS if 'camvid' in osp.basename(p)],
+    ids=lambda p: osp.basename(p))
 def test_config_model_modes(path):
     """loss / predict / tensor on a 1x3x97x123 input, narrowed widths."""
     cfg = Config.fromfile(path)
@@ -77,8 +78,8 @@ def test_config_model_modes(path):
     assert torch.isfinite(loss).all()
     model.eval()
     with torch.no_grad():
-        preds = model(inputs, _samples(1, 97, 123, num_classes),
-                      mode='predict')
+        preds = model(
+            inputs, _samples(1, 97, 123, num_classes), mode='predict')
         logits = model(inputs, mode='tensor')
     assert preds[0].pred_sem_seg.shape == (97, 123)
     assert logits.shape[:2] == (1, num_classes)

@@ -20,7 +20,6 @@ from mmengine.runner import Runner
 
 from mmseg_ext.engine import (CheckpointError, UnsafeCheckpointError,
                               verify_checkpoint)
-
 from .conftest import CAMVID_MINI, DEMO_CFG, REPO
 
 TINY = {
@@ -134,6 +133,7 @@ def test_the_payload_is_live(planted):
     os.rmdir(marker)
 
 
+@pytest.mark.slow
 def test_test_tool_refuses(planted):
     path, _ = planted
     res = _tool('tools/test.py', DEMO_CFG, path, '--work-dir',
@@ -142,6 +142,7 @@ def test_test_tool_refuses(planted):
     _refusal(res.stderr, path)
 
 
+@pytest.mark.slow
 def test_resume_refuses_and_does_not_skip_it(clean, planted):
     """An unsafe newest checkpoint is an alarm, not a damaged file."""
     path, _ = planted
@@ -255,8 +256,8 @@ def test_numpy1_names_are_allowed_exactly(clean, tmp_path):
     path = str(tmp_path / 'other.pth')
     _save_as_numpy1(ckpt, path,
                     NUMPY1 + [(np.ndarray, 'numpy.core.multiarray.ndarray')])
-    with pytest.raises(UnsafeCheckpointError,
-                       match='numpy.core.multiarray.ndarray'):
+    with pytest.raises(
+            UnsafeCheckpointError, match='numpy.core.multiarray.ndarray'):
         verify_checkpoint(path)
 
 

@@ -2,8 +2,8 @@
 # narrowed to (16, 32, 64, 128, 128) channels and fc6 (3x3, dilation 12) /
 # fc7 of 256, from scratch on the 367 CamVid train images (crops of
 # 192x256), evaluated on the 101 val images at 480x360; square-root
-# median-frequency balancing,
-# undone at test time (logit_adjust, configs/segnet/README.md). The dense CRF is a test-time option (README).
+# median-frequency balancing, undone at test time (logit_adjust,
+# configs/segnet/README.md). The dense CRF is a test-time option (README).
 _base_ = [
     '../_base_/models/deeplabv1-largefov_vgg16.py',
     '../_base_/datasets/camvid_cpu.py', '../_base_/default_runtime.py',

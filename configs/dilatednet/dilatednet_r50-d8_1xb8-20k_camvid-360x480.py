@@ -1,7 +1,6 @@
 _base_ = [
     '../_base_/models/dilatednet_r50-d8.py', '../_base_/datasets/camvid.py',
-    '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_20k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_20k.py'
 ]
 crop_size = (360, 480)
 data_preprocessor = dict(size=crop_size)

@@ -1,8 +1,7 @@
 _base_ = [
     '../_base_/models/segnet_vgg16-bn.py',
     'mmseg::_base_/datasets/pascal_voc12_aug.py',
-    '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_40k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k.py'
 ]
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)

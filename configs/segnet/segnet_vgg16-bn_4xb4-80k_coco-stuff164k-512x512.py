@@ -1,7 +1,6 @@
 _base_ = [
     '../_base_/models/segnet_vgg16-bn.py',
-    'mmseg::_base_/datasets/coco-stuff164k.py',
-    '../_base_/default_runtime.py',
+    'mmseg::_base_/datasets/coco-stuff164k.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_80k.py'
 ]
 crop_size = (512, 512)

@@ -23,11 +23,11 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmengine.structures import PixelData
 from mmengine.utils import mkdir_or_exist
+from mmseg.registry import DATASETS, MODELS
+from mmseg.structures import SegDataSample
 from PIL import Image
 from torch import Tensor
 
-from mmseg.registry import DATASETS, MODELS
-from mmseg.structures import SegDataSample
 from ..engine.errors import ConfigError, DataError
 from ..models.utils import DenseCRF
 

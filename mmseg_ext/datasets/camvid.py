@@ -26,10 +26,9 @@ class CamVidDataset(BaseSegDataset):
     METAINFO = dict(
         classes=('Sky', 'Building', 'Pole', 'Road', 'Pavement', 'Tree',
                  'SignSymbol', 'Fence', 'Car', 'Pedestrian', 'Bicyclist'),
-        palette=[[128, 128, 128], [128, 0, 0], [192, 192, 128],
-                 [128, 64, 128], [60, 40, 222], [128, 128, 0],
-                 [192, 128, 128], [64, 64, 128], [64, 0, 128], [64, 64, 0],
-                 [0, 128, 192]])
+        palette=[[128, 128, 128], [128, 0, 0], [192, 192, 128], [128, 64, 128],
+                 [60, 40, 222], [128, 128, 0], [192, 128, 128], [64, 64, 128],
+                 [64, 0, 128], [64, 64, 0], [0, 128, 192]])
     #: Label id of the void (unlabelled) class in the files.
     VOID_ID = 11
 
@@ -45,9 +44,10 @@ class CamVidDataset(BaseSegDataset):
             **kwargs)
 
     @classmethod
-    def get_label_map(cls,
-                      new_classes: Optional[Sequence] = None
-                      ) -> Optional[Dict[int, int]]:
+    def get_label_map(
+            cls,
+            new_classes: Optional[Sequence] = None
+    ) -> Optional[Dict[int, int]]:
         """Map void to 255 on top of any class-subset mapping."""
         label_map = super().get_label_map(new_classes)
         if label_map is None:

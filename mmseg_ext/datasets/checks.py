@@ -4,8 +4,8 @@ from typing import Iterable
 
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
-
 from mmseg.registry import DATASETS
+
 from ..engine.errors import DataError
 
 

@@ -17,10 +17,10 @@ import numpy as np
 from mmcv.transforms import LoadImageFromFile
 from mmengine import fileio
 from mmengine.logging import print_log
-from PIL import Image
-
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
+from PIL import Image
+
 from ..engine.errors import DataError
 from ..registry import TRANSFORMS as SCOPED_TRANSFORMS
 

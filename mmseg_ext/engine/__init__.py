@@ -15,7 +15,7 @@ __all__ = [
     'CheckSegDataHook', 'CheckpointError', 'ConfigError', 'DataError',
     'InvalidLossError', 'MMSegExtError', 'SafeCheckpointHook',
     'UnsafeCheckpointError', 'WorkDirError', 'check_checkpoint',
-    'check_weights_fit', 'check_work_dir', 'load_from_local',
-    'lock_work_dir', 'register_checkpoint_loader', 'register_safe_globals',
-    'safe_globals', 'verify_checkpoint'
+    'check_weights_fit', 'check_work_dir', 'load_from_local', 'lock_work_dir',
+    'register_checkpoint_loader', 'register_safe_globals', 'safe_globals',
+    'verify_checkpoint'
 ]

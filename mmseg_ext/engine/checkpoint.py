@@ -61,9 +61,7 @@ def _numpy_globals() -> List[object]:
         from numpy._core import multiarray
     except ImportError:  # numpy < 2
         from numpy.core import multiarray
-    dtype_classes = [
-        type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDGSUV'
-    ]
+    dtype_classes = [type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDGSUV']
     spellings = [(getattr(multiarray, name), f'{module}.multiarray.{name}')
                  for module in ('numpy.core', 'numpy._core')
                  for name in ('_reconstruct', 'scalar')]

@@ -22,12 +22,11 @@ from mmengine.hooks import CheckpointHook
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import find_latest_checkpoint
-
 from mmseg.registry import HOOKS
+
 from .checkpoint import UnsafeCheckpointError, verify_checkpoint
 from .errors import CheckpointError, WorkDirError
 from .fileio import TMP_SUFFIX, AtomicLocalBackend
-
 
 #: Name of the lock file :func:`lock_work_dir` holds in a work_dir.
 LOCK_FILE = '.train.lock'

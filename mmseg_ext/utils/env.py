@@ -60,8 +60,9 @@ def adapt_env(cfg: Config) -> Config:
         dist_cfg['backend'] = 'gloo'
     if cfg.get('launcher', 'none') != 'none':
         if _replace_sync_bn(cfg.get('model', {})):
-            print_log('no CUDA: SyncBN replaced by BN for this CPU run',
-                      logger='current')
+            print_log(
+                'no CUDA: SyncBN replaced by BN for this CPU run',
+                logger='current')
         # MMEngine 0.10 hands DDP device_ids=[LOCAL_RANK], which DDP refuses
         # for a CPU module; a value in the config wins over that default
         wrapper = cfg.get('model_wrapper_cfg') or dict(

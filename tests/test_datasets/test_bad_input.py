@@ -22,13 +22,12 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from mmseg.registry import DATASETS, MODELS
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from mmseg.registry import DATASETS, MODELS
 from mmseg_ext.datasets import check_datasets
 from mmseg_ext.engine import CheckSegDataHook, ConfigError, DataError
-
 from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
 
 NAMES = ['0001TP_006690', '0001TP_006870', '0001TP_007050']
@@ -385,6 +384,7 @@ def _error_line(stderr):
     return lines[0]
 
 
+@pytest.mark.slow
 def test_train_tool_reports_a_bad_image_in_one_line(root):
     """Raised in a DataLoader worker, printed by tools/train.py."""
     with open(_image(root, NAMES[1]), 'wb') as f:
@@ -396,6 +396,7 @@ def test_train_tool_reports_a_bad_image_in_one_line(root):
         f'DataError: cannot read image {_image(root, NAMES[1])}')
 
 
+@pytest.mark.slow
 def test_train_tool_reports_a_missing_data_root_in_one_line(tmp_path):
     res = _train_tool(tmp_path / 'nowhere')
     assert res.returncode != 0

@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 import pytest
 from mmengine.config import Config
+from mmseg.registry import DATASETS, TRANSFORMS
 from PIL import Image
 
-from mmseg.registry import DATASETS, TRANSFORMS
 from mmseg_ext.datasets import CamVidDataset
 from mmseg_ext.engine import DataError
 from ..conftest import CAMVID_MINI, REPO, VOC_MINI
@@ -178,6 +178,7 @@ def _read_ids(path):
     return np.asarray(img)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('full_size', [False, True])
 def test_camvid_converter(camvid_release, tmp_path, full_size):
     root, expected = camvid_release
@@ -415,6 +416,7 @@ def test_missing_category(tmp_path):
         coco_voc.load_coco(str(path))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('copy', [False, True])
 def test_coco_voc_converter(coco_root, tmp_path, copy):
     out = tmp_path / 'coco_voc'

@@ -5,12 +5,11 @@ import pytest
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
+from mmseg.datasets import PascalVOCDataset
 from PIL import Image
 
-from mmseg.datasets import PascalVOCDataset
 from mmseg_ext.datasets import CamVidDataset, check_datasets
 from mmseg_ext.engine import DataError
-
 from ..conftest import CAMVID_MINI, CAMVID_WEIGHTS, REPO, VOC_MINI
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')]
@@ -57,8 +56,8 @@ def test_camvid_class_subset_still_ignores_void():
 def test_voc_loading_reads_palette_indices():
     ds = PascalVOCDataset(
         data_root=VOC_MINI,
-        data_prefix=dict(img_path='JPEGImages',
-                         seg_map_path='SegmentationClass'),
+        data_prefix=dict(
+            img_path='JPEGImages', seg_map_path='SegmentationClass'),
         ann_file='ImageSets/Segmentation/train.txt',
         pipeline=Compose(PIPELINE).transforms)
     assert len(ds) == 3

@@ -1,11 +1,10 @@
 """Importing mmseg_ext adds names; it never changes what mmseg's mean."""
 from mmcv.transforms import LoadImageFromFile
 from mmengine.registry import TRANSFORMS as ROOT_TRANSFORMS
-
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
-from mmseg_ext.datasets import (CheckedLoadAnnotations,
-                                CheckedLoadImageFromFile)
+
+from mmseg_ext.datasets import CheckedLoadAnnotations, CheckedLoadImageFromFile
 
 
 def test_mmseg_loaders_stay_the_originals():

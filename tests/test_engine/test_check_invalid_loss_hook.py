@@ -14,7 +14,6 @@ from mmengine.logging import MessageHub
 from mmengine.runner import Runner
 
 from mmseg_ext.engine import CheckInvalidLossHook, InvalidLossError
-
 from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
 
 TINY = {
@@ -145,6 +144,7 @@ def test_bad_interval(interval):
         CheckInvalidLossHook(interval=interval)
 
 
+@pytest.mark.slow
 def test_train_tool_prints_one_line(tmp_path):
     env = dict(
         os.environ,

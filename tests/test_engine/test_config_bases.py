@@ -4,6 +4,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 from ..conftest import REPO
 
 # A fresh process: nothing has imported mmseg_ext when the hooks are built.
@@ -21,6 +23,7 @@ print(hooks[0].backend_args)
 '''
 
 
+@pytest.mark.slow
 def test_runtime_and_schedule_next_to_a_stock_model_base(tmp_path):
     base = osp.join(REPO, 'configs', '_base_')
     cfg = tmp_path / 'fcn_stock_model.py'

@@ -15,10 +15,9 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-
 from mmseg.registry import MODELS
-from mmseg_ext.engine import CheckpointError, check_weights_fit
 
+from mmseg_ext.engine import CheckpointError, check_weights_fit
 from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
 
 TINY = {
@@ -72,8 +71,7 @@ def test_names_the_weights_and_both_shapes(ckpt21):
         check_weights_fit(model, weights, source=ckpt21)
     message = str(e.value)
     assert '\n' not in message
-    assert message.startswith(
-        f'checkpoint {ckpt21} does not fit the model: ')
+    assert message.startswith(f'checkpoint {ckpt21} does not fit the model: ')
     key = 'decode_head.conv_seg.weight'
     assert (f'{key} {_shape(weights[key])} in the checkpoint but '
             f'{_shape(model.state_dict()[key])} in the model') in message
@@ -124,6 +122,7 @@ def test_load_partial_loads_what_fits(ckpt21, tmp_path):
     assert loaded['decode_head.conv_seg.weight'].shape[0] == 11
 
 
+@pytest.mark.slow
 def test_test_tool_refuses_in_one_line(ckpt21, tmp_path):
     env = dict(
         os.environ,

@@ -21,12 +21,11 @@ from mmengine.hooks import Hook
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-
 from mmseg.registry import HOOKS
+
 from mmseg_ext.engine import (AtomicLocalBackend, CheckpointError,
                               SafeCheckpointHook, check_checkpoint)
 from mmseg_ext.engine.fileio import TMP_SUFFIX
-
 from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
 
 TINY = {
@@ -233,13 +232,13 @@ def test_copied_work_dir_resumes_from_its_own_checkpoint(trained, tmp_path):
     # the copy's iter_4.pth holds iteration 2: resuming from it shows
     shutil.copy(copy / 'iter_2.pth', copy / 'iter_4.pth')
     assert _run(copy, 6, resume=True) == 2
-    assert (copy / 'last_checkpoint').read_text().endswith(
-        f'{copy}/iter_6.pth')
+    assert (copy /
+            'last_checkpoint').read_text().endswith(f'{copy}/iter_6.pth')
     assert (trained / 'last_checkpoint').read_text() == original
     log = open(_log(copy)).read()
-    assert (f'{copy}/last_checkpoint names {original}, outside {copy} (a '
-            f'copied work_dir?): resuming from {copy}/iter_4.pth instead'
-            ) in log
+    assert (
+        f'{copy}/last_checkpoint names {original}, outside {copy} (a '
+        f'copied work_dir?): resuming from {copy}/iter_4.pth instead') in log
 
 
 def _log(work_dir):
@@ -269,6 +268,7 @@ runpy.run_path(sys.argv[0], run_name='__main__')
 '''
 
 
+@pytest.mark.slow
 def test_killed_during_a_checkpoint_write_then_resume(tmp_path):
     env = dict(
         os.environ,

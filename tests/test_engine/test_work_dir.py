@@ -13,7 +13,6 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmseg_ext.engine import WorkDirError, check_work_dir, lock_work_dir
-
 from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
 
 TINY = {
@@ -48,8 +47,10 @@ time.sleep(900)
 def _train(work_dir, *args):
     opts = [f'{k}={v}'.replace(' ', '') for k, v in TINY.items()]
     return subprocess.run(
-        [sys.executable, 'tools/train.py', DEMO_CFG, '--work-dir',
-         str(work_dir)] + list(args) + ['--cfg-options'] + opts,
+        [
+            sys.executable, 'tools/train.py', DEMO_CFG, '--work-dir',
+            str(work_dir)
+        ] + list(args) + ['--cfg-options'] + opts,
         cwd=REPO,
         env=ENV,
         text=True,
@@ -64,13 +65,14 @@ def _error_line(stderr, kind='WorkDirError'):
     return lines[0]
 
 
+@pytest.mark.slow
 def test_second_live_run_is_refused_and_kill_9_frees_the_work_dir(tmp_path):
-    holder = subprocess.Popen([sys.executable, '-c', HOLD,
-                               str(tmp_path)],
-                              cwd=REPO,
-                              env=ENV,
-                              stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, '-c', HOLD, str(tmp_path)],
+        cwd=REPO,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        text=True)
     try:
         assert holder.stdout.readline().strip() == 'locked'
         res = _train(tmp_path)
@@ -123,6 +125,7 @@ def test_work_dir_that_cannot_be_written(tmp_path, code, cause):
     assert str(e.value) == f'work_dir {tmp_path} is not writable: {cause}'
 
 
+@pytest.mark.slow
 def test_train_tool_reports_a_bad_work_dir_in_one_line(tmp_path):
     blocker = tmp_path / 'file'
     blocker.write_text('')

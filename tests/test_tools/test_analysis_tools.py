@@ -10,14 +10,14 @@ import shutil
 import sys
 
 import mmcv
+import mmseg
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmseg.registry import DATASETS, MODELS
 from PIL import Image
 
-import mmseg
-from mmseg.registry import DATASETS, MODELS
 from mmseg_ext.apis import Segmenter
 from mmseg_ext.models.utils import UnpoolBlock
 from ..conftest import CAMVID_MINI, REPO

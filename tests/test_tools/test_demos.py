@@ -15,10 +15,10 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-from PIL import Image
-
 from mmseg.apis import inference_model, init_model
 from mmseg.registry import DATASETS, MODELS
+from PIL import Image
+
 from mmseg_ext.apis import Segmenter, draw_overlay
 from mmseg_ext.engine.errors import ConfigError
 from ..conftest import CAMVID_MINI, DEMO_CFG, REPO

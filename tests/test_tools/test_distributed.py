@@ -164,6 +164,7 @@ def trained(setup):
     return root, env, dumps
 
 
+@pytest.mark.slow
 def test_two_processes_ran(trained):
     _, _, dumps = trained
     assert dumps['two/rank0']['world_size'] == 2
@@ -171,6 +172,7 @@ def test_two_processes_ran(trained):
     assert len(dumps['two/rank1']['losses']) == ITERS
 
 
+@pytest.mark.slow
 def test_ranks_agree_on_weights(trained):
     root, _, dumps = trained
     rank0 = dumps['two/rank0']['state_dict']
@@ -186,6 +188,7 @@ def test_ranks_agree_on_weights(trained):
     assert dumps['two/rank0']['losses'] != dumps['two/rank1']['losses']
 
 
+@pytest.mark.slow
 def test_matches_one_process_with_the_same_global_batch(trained):
     _, _, dumps = trained
     two = (torch.tensor(dumps['two/rank0']['losses']) +
@@ -208,6 +211,7 @@ def _metrics(work_dir):
         return json.load(f)
 
 
+@pytest.mark.slow
 def test_dist_test_reports_the_same_miou_as_test_py(trained):
     root, env, _ = trained
     cfg = str(root / 'cfg.py')

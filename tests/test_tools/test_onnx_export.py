@@ -93,6 +93,7 @@ def test_verify_detects_a_different_model(tmp_path):
         tool.export(other, out, (45, 61), opset=10)
 
 
+@pytest.mark.slow
 def test_cli_with_checkpoint(tmp_path):
     tool = _tool()
     cfg = _narrow_cfg('deconvnet-vgg16')

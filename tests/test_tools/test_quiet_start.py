@@ -8,24 +8,25 @@ import subprocess
 import sys
 import warnings
 
+import pytest
+
 from ..conftest import DEMO_CFG, REPO
 
 
+@pytest.mark.slow
 def test_tools_print_no_pkg_resources_warnings(tmp_path):
     missing = str(tmp_path / 'missing.pth')
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
     env.pop('PYTHONWARNINGS', None)
-    res = subprocess.run(
-        [
-            sys.executable, 'tools/test.py', DEMO_CFG, missing,
-            '--work-dir',
-            str(tmp_path)
-        ],
-        cwd=REPO,
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=900)
+    res = subprocess.run([
+        sys.executable, 'tools/test.py', DEMO_CFG, missing, '--work-dir',
+        str(tmp_path)
+    ],
+                         cwd=REPO,
+                         env=env,
+                         text=True,
+                         capture_output=True,
+                         timeout=900)
     assert res.returncode != 0
     assert 'pkg_resources' not in res.stderr + res.stdout, res.stderr
     # and the one line that matters is there

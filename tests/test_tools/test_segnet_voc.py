@@ -5,6 +5,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 from mmengine.config import Config
 
 from ..conftest import REPO, VOC_MINI
@@ -25,6 +26,7 @@ def test_config_reads_plain_voc2012():
     assert cfg.model.backbone.return_switches
 
 
+@pytest.mark.slow
 def test_train_command_runs(tmp_path):
     # the VOC 2012 layout the config expects, relative to the working dir
     os.makedirs(tmp_path / 'data' / 'VOCdevkit')

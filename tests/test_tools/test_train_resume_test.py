@@ -12,6 +12,9 @@ import torch
 
 from ..conftest import DEMO_CFG, REPO
 
+# every test reads the run that the module fixture trains in a subprocess
+pytestmark = pytest.mark.slow
+
 FAST = [
     'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
     'train_dataloader.persistent_workers=False',
@@ -23,8 +26,13 @@ FAST = [
 
 
 def _run(args, **kwargs):
-    return subprocess.run([sys.executable] + args, cwd=REPO, text=True,
-                          capture_output=True, timeout=600, **kwargs)
+    return subprocess.run(
+        [sys.executable] + args,
+        cwd=REPO,
+        text=True,
+        capture_output=True,
+        timeout=600,
+        **kwargs)
 
 
 def _scalars(work_dir):
@@ -47,11 +55,14 @@ def trained(tmp_path_factory):
         'param_scheduler.0.end=30', 'default_hooks.checkpoint.interval=4',
         'default_hooks.checkpoint.max_keep_ckpts=10'
     ]
-    args = ['tools/train.py', DEMO_CFG, '--work-dir', work_dir,
-            '--cfg-options'] + opts
-    proc = subprocess.Popen([sys.executable] + args, cwd=REPO,
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    args = [
+        'tools/train.py', DEMO_CFG, '--work-dir', work_dir, '--cfg-options'
+    ] + opts
+    proc = subprocess.Popen(
+        [sys.executable] + args,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
     ckpt4 = osp.join(work_dir, 'iter_4.pth')
     deadline = time.time() + 300
     while not osp.exists(ckpt4) and proc.poll() is None:
@@ -74,8 +85,9 @@ def test_resume_continues_from_last_checkpoint(trained):
     after = [r for r in _scalars(work_dir) if 'loss' in r]
     killed_at = max(r['iter'] for r in before if 'loss' in r)
     resumed = [r['iter'] for r in after if r not in before]
-    last_ckpt = max(int(f[5:-4]) for f in os.listdir(work_dir)
-                    if f.startswith('iter_') and int(f[5:-4]) <= killed_at)
+    last_ckpt = max(
+        int(f[5:-4]) for f in os.listdir(work_dir)
+        if f.startswith('iter_') and int(f[5:-4]) <= killed_at)
     # continues right after the last checkpoint, not from iteration 1
     assert min(resumed) == last_ckpt + 1, (resumed, killed_at)
     assert max(resumed) == 30
@@ -107,21 +119,25 @@ def test_test_tool_and_load_from(trained, tmp_path):
     work_dir, _, _ = trained
     ckpt = osp.join(work_dir, 'iter_30.pth')
     show_dir = str(tmp_path / 'show')
-    res = _run(['tools/test.py', DEMO_CFG, ckpt, '--work-dir',
-                str(tmp_path), '--show-dir', show_dir, '--cfg-options'] +
-               FAST)
+    res = _run([
+        'tools/test.py', DEMO_CFG, ckpt, '--work-dir',
+        str(tmp_path), '--show-dir', show_dir, '--cfg-options'
+    ] + FAST)
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     assert 'mIoU' in out and 'Sky' in out
-    pngs = [f for _, _, fs in os.walk(show_dir) for f in fs
-            if f.endswith('.png')]
+    pngs = [
+        f for _, _, fs in os.walk(show_dir) for f in fs if f.endswith('.png')
+    ]
     assert len(pngs) == 24
     # load_from: fine-tune from the checkpoint
-    res = _run(['tools/train.py', DEMO_CFG, '--work-dir',
-                str(tmp_path / 'ft'), '--cfg-options'] + FAST + [
-                    f'load_from={ckpt}', 'train_cfg.max_iters=1',
-                    'train_cfg.val_interval=100', 'param_scheduler.0.end=1'
-                ])
+    res = _run([
+        'tools/train.py', DEMO_CFG, '--work-dir',
+        str(tmp_path / 'ft'), '--cfg-options'
+    ] + FAST + [
+        f'load_from={ckpt}', 'train_cfg.max_iters=1',
+        'train_cfg.val_interval=100', 'param_scheduler.0.end=1'
+    ])
     assert res.returncode == 0, res.stderr[-3000:]
     assert 'Load checkpoint from' in res.stdout + res.stderr
 
@@ -133,7 +149,6 @@ def test_inferencer_loads_checkpoint(trained):
         model=DEMO_CFG,
         weights=osp.join(work_dir, 'iter_30.pth'),
         device='cpu')
-    img = osp.join(REPO, 'data', 'camvid_mini', 'val',
-                   '0016E5_07959.png')
+    img = osp.join(REPO, 'data', 'camvid_mini', 'val', '0016E5_07959.png')
     result = inferencer(img, return_datasamples=True)
     assert result.pred_sem_seg.shape == (180, 240)

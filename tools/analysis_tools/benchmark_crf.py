@@ -18,8 +18,8 @@ from mmengine.fileio import dump
 from mmengine.model.utils import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
-
 from mmseg.registry import MODELS
+
 from mmseg_ext.models import CRFEncoderDecoder, DenseCRF
 
 

@@ -18,7 +18,6 @@ import cv2
 import numpy as np
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
 from mmseg.apis import inference_model, init_model
 from mmseg.registry import DATASETS
 
@@ -79,11 +78,16 @@ def main():
         for old, new in (s.get('label_map') or {}).items():
             lut[old] = new
         labels.append(lut[label])
-    columns = [[tile(im, args.width, 'image' if not r else '')
-                for r, im in enumerate(images)],
-               [tile(colourise(lb, palette), args.width,
-                     'ground truth' if not r else '')
-                for r, lb in enumerate(labels)]]
+    columns = [[
+        tile(im, args.width, 'image' if not r else '')
+        for r, im in enumerate(images)
+    ],
+               [
+                   tile(
+                       colourise(lb, palette), args.width,
+                       'ground truth' if not r else '')
+                   for r, lb in enumerate(labels)
+               ]]
     for name, config, checkpoint in args.model:
         model = init_model(config, checkpoint, device=args.device)
         column = []
@@ -91,11 +95,12 @@ def main():
             pred = inference_model(model, sample['img_path'])
             label = pred.pred_sem_seg.data[0].cpu().numpy()
             column.append(
-                tile(colourise(label, palette), args.width,
-                     name if not r else ''))
+                tile(
+                    colourise(label, palette), args.width,
+                    name if not r else ''))
         columns.append(column)
-    grid = np.concatenate(
-        [np.concatenate(col, axis=0) for col in columns], axis=1)
+    grid = np.concatenate([np.concatenate(col, axis=0) for col in columns],
+                          axis=1)
     cv2.imwrite(args.out_file, grid[..., ::-1])
     print(f'{len(samples)} images x {len(args.model)} models -> '
           f'{osp.abspath(args.out_file)}')

@@ -19,7 +19,6 @@ from mmengine.analysis import get_model_complexity_info
 from mmengine.analysis.print_helper import _format_size
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 

@@ -140,8 +140,9 @@ def main(argv=None):
     args = parse_args(argv)
     runs = {}
     for i, work_dir in enumerate(args.work_dirs):
-        name = (args.labels[i] if args.labels else
-                osp.basename(osp.normpath(work_dir)))
+        name = (
+            args.labels[i] if args.labels else osp.basename(
+                osp.normpath(work_dir)))
         runs[name if name not in runs else work_dir] = load_curves(work_dir)
     missing = [k for k in args.keys if not any(k in c for c in runs.values())]
     if missing:

@@ -110,8 +110,7 @@ def plot_grid(img: np.ndarray,
     axes[0, 1].imshow(mmcv.bgr2rgb(overlay))
     axes[0, 1].set_title('prediction')
     for row, rec in zip(axes[1:], records):
-        deconv = any(
-            isinstance(m, nn.ConvTranspose2d) for m in rec['convs'])
+        deconv = any(isinstance(m, nn.ConvTranspose2d) for m in rec['convs'])
         n = len(rec['convs'])
         names = ('unpooled' if rec['unpooled'] else 'input (no unpooling)',
                  f'after {n} {"deconv" if deconv else "conv"}'

@@ -15,7 +15,6 @@ import torch.nn as nn
 from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
 from mmengine.utils import mkdir_or_exist
-
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 

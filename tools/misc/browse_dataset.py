@@ -15,8 +15,8 @@ import numpy as np
 from mmengine import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
-
 from mmseg.registry import DATASETS, VISUALIZERS
+
 from mmseg_ext.apis import display_available
 
 

@@ -6,9 +6,7 @@ _base_ = './schedule_20k.py'
 optimizer = dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.01)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, _delete_=True)
 param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-        end=100),
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
     dict(type='PolyLR', power=0.9, eta_min=1e-5, by_epoch=False, begin=100)
 ]
 train_cfg = dict(max_iters=3000, val_interval=600)

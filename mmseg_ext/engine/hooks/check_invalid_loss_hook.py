@@ -3,8 +3,8 @@ from typing import Optional, Sequence
 import torch
 from mmengine.dist import all_reduce, get_rank
 from mmengine.hooks import Hook
-
 from mmseg.registry import HOOKS
+
 from ..errors import InvalidLossError
 
 

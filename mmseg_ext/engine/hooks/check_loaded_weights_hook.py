@@ -4,8 +4,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import find_latest_checkpoint
-
 from mmseg.registry import HOOKS
+
 from ..checkpoint import check_weights_fit
 
 

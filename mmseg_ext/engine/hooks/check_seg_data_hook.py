@@ -3,8 +3,8 @@ from typing import Iterator, List, Optional, Tuple
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-
 from mmseg.registry import HOOKS
+
 from ..errors import ConfigError, DataError
 
 

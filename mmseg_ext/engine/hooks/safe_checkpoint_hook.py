@@ -7,8 +7,8 @@ from typing import Iterator, Optional
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
-
 from mmseg.registry import HOOKS
+
 from ..errors import WorkDirError
 from ..fileio import AtomicLocalBackend
 
