@@ -100,8 +100,8 @@ def draw_fps(img, fps: float) -> None:
     org = (int(8 * scale), int(28 * scale))
     text = f'{fps:.1f} FPS'
     thickness = max(1, round(1.5 * scale))
-    for color, width in (((0, 0, 0), thickness + 2),
-                         ((255, 255, 255), thickness)):
+    for color, width in (((0, 0, 0), thickness + 2), ((255, 255, 255),
+                                                      thickness)):
         cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color,
                     width, cv2.LINE_AA)
 

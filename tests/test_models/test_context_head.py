@@ -2,9 +2,9 @@
 import pytest
 import torch
 from mmengine.structures import PixelData
-
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+
 from mmseg_ext.models import VGG, ContextHead, LargeFOVHead
 from mmseg_ext.models.decode_heads.context_head import identity_init_
 

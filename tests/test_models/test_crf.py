@@ -10,9 +10,9 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+
 from mmseg_ext.models import CRFEncoderDecoder, DenseCRF
 from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
 

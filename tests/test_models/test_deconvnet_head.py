@@ -3,9 +3,9 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.structures import PixelData
-
 from mmseg.models.backbones import ResNetV1c
 from mmseg.structures import SegDataSample
+
 from mmseg_ext.models.backbones import VGG
 from mmseg_ext.models.decode_heads import DeconvNetHead
 

@@ -2,8 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.structures import PixelData
-
 from mmseg.structures import SegDataSample
+
 from mmseg_ext.models import (FCNSkipHead, bilinear_kernel, crop_like,
                               init_bilinear_)
 
@@ -30,12 +30,12 @@ def test_bilinear_init_is_bilinear_upsampling():
         torch.nn.ConvTranspose2d(3, 3, 4, stride=2, padding=1, bias=False))
     x = torch.randn(2, 3, 7, 9)
     y = deconv(x)
-    ref = F.interpolate(x, scale_factor=2, mode='bilinear',
-                        align_corners=False)
+    ref = F.interpolate(
+        x, scale_factor=2, mode='bilinear', align_corners=False)
     assert y.shape == ref.shape == (2, 3, 14, 18)
     # identical away from the one-pixel border (zero padding vs. clamping)
-    torch.testing.assert_close(y[..., 1:-1, 1:-1], ref[..., 1:-1, 1:-1],
-                               rtol=0, atol=1e-6)
+    torch.testing.assert_close(
+        y[..., 1:-1, 1:-1], ref[..., 1:-1, 1:-1], rtol=0, atol=1e-6)
     # channels do not mix
     x2 = x.clone()
     x2[:, 1] = 0
@@ -69,14 +69,17 @@ def test_fcn_variants_on_odd_sizes(levels):
 def test_fcn8s_starts_as_fcn32s():
     """Zero-initialised skip scores: at init only fc7's score counts."""
     head8 = _head([6, 8, 10]).eval()
-    feats = [torch.randn(1, 6, 13, 16), torch.randn(1, 8, 7, 8),
-             torch.randn(1, 10, 4, 4)]
+    feats = [
+        torch.randn(1, 6, 13, 16),
+        torch.randn(1, 8, 7, 8),
+        torch.randn(1, 10, 4, 4)
+    ]
     out = head8(feats)
     coarse = head8.conv_seg(feats[-1])
-    up = F.conv_transpose2d(coarse, head8.upsamples[1].weight, stride=2,
-                            padding=1)[..., :7, :8]
-    up = F.conv_transpose2d(up, head8.upsamples[0].weight, stride=2,
-                            padding=1)[..., :13, :16]
+    up = F.conv_transpose2d(
+        coarse, head8.upsamples[1].weight, stride=2, padding=1)[..., :7, :8]
+    up = F.conv_transpose2d(
+        up, head8.upsamples[0].weight, stride=2, padding=1)[..., :13, :16]
     torch.testing.assert_close(out, up)
 
 
@@ -85,8 +88,11 @@ def test_fcn_head_loss_and_gradients():
     # a non-zero step for the zero-initialised skip layers
     for score in head.skip_scores:
         torch.nn.init.normal_(score.weight, std=0.1)
-    feats = [torch.randn(2, 6, 13, 16, requires_grad=True),
-             torch.randn(2, 8, 7, 8), torch.randn(2, 10, 4, 4)]
+    feats = [
+        torch.randn(2, 6, 13, 16, requires_grad=True),
+        torch.randn(2, 8, 7, 8),
+        torch.randn(2, 10, 4, 4)
+    ]
     samples = []
     for _ in range(2):
         label = torch.randint(0, 4, (1, 97, 123))

@@ -3,8 +3,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
-
 from mmseg.registry import MODELS
+
 from mmseg_ext.models import bilinear_kernel
 
 CFG_32S = 'configs/fcn/fcn32s_vgg16_1xb8-20k_camvid-360x480.py'

@@ -5,7 +5,6 @@ import pytest
 import torch
 from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
-
 from mmseg.registry import MODELS
 
 WEIGHTS = [0.25, 1.0, 4.0]
@@ -13,16 +12,21 @@ WEIGHTS = [0.25, 1.0, 4.0]
 
 def _model(class_weight=WEIGHTS, logit_adjust=None):
     init_default_scope('mmseg')
-    loss = dict(type='CrossEntropyLoss', class_weight=class_weight,
-                reduction='none')
+    loss = dict(
+        type='CrossEntropyLoss', class_weight=class_weight, reduction='none')
     model = MODELS.build(
         dict(
             type='CRFEncoderDecoder',
             data_preprocessor=dict(type='SegDataPreProcessor'),
-            backbone=dict(type='VGG', stage_channels=(4, 4, 8, 8, 8),
-                          out_indices=(2, )),
-            decode_head=dict(type='FCNHead', in_channels=8, channels=8,
-                             num_convs=1, num_classes=3, loss_decode=loss),
+            backbone=dict(
+                type='VGG', stage_channels=(4, 4, 8, 8, 8), out_indices=(2, )),
+            decode_head=dict(
+                type='FCNHead',
+                in_channels=8,
+                channels=8,
+                num_convs=1,
+                num_classes=3,
+                loss_decode=loss),
             test_cfg=ConfigDict(mode='whole', logit_adjust=logit_adjust)))
     model.init_weights()
     return model.eval()

@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.structures import PixelData
-
 from mmseg.models.backbones import ResNetV1c
 from mmseg.structures import SegDataSample
+
 from mmseg_ext.models.backbones import VGG
 from mmseg_ext.models.decode_heads import SegNetHead
 from mmseg_ext.models.utils import FeaturesWithSwitches

@@ -4,9 +4,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.structures import PixelData
-
 from mmseg.models.backbones import ResNetV1c
 from mmseg.structures import SegDataSample
+
 from mmseg_ext.models.backbones import VGG
 from mmseg_ext.models.decode_heads import UNetHead
 from mmseg_ext.models.utils import UpFusionBlock, crop_or_pad_like

@@ -12,11 +12,11 @@ def _tiny(**kwargs):
 
 
 def test_vgg_outputs_odd_size():
-    model = _tiny(with_fc=True, fc_channels=12, out_indices=(0, 1, 2, 3, 4,
-                                                             5)).eval()
+    model = _tiny(
+        with_fc=True, fc_channels=12, out_indices=(0, 1, 2, 3, 4, 5)).eval()
     outs = model(torch.randn(1, 3, 97, 123))
-    assert isinstance(outs, tuple) and not isinstance(
-        outs, FeaturesWithSwitches)
+    assert isinstance(outs,
+                      tuple) and not isinstance(outs, FeaturesWithSwitches)
     # ceil-mode 2x2 pooling: every pixel pooled
     sizes = [(49, 62), (25, 31), (13, 16), (7, 8), (4, 4), (4, 4)]
     assert [tuple(o.shape[-2:]) for o in outs] == sizes
@@ -52,11 +52,10 @@ def test_vgg_pre_pool_outputs():
 
 
 def test_vgg_docstring_example_shapes():
-    model = VGG(16, with_fc=True, fc_channels=64, out_indices=(2, 3,
-                                                               5)).eval()
+    model = VGG(16, with_fc=True, fc_channels=64, out_indices=(2, 3, 5)).eval()
     outs = model(torch.rand(1, 3, 97, 123))
-    assert [tuple(o.shape) for o in outs] == [(1, 256, 13, 16),
-                                              (1, 512, 7, 8), (1, 64, 4, 4)]
+    assert [tuple(o.shape) for o in outs] == [(1, 256, 13, 16), (1, 512, 7, 8),
+                                              (1, 64, 4, 4)]
 
 
 def test_vgg_switches():
@@ -105,9 +104,8 @@ def test_vgg_dilated_front_ends():
     assert largefov(torch.randn(1, 3, 64, 80))[0].shape[-2:] == (8, 10)
     # removed pools keep torchvision's layer numbering
     assert isinstance(dilated.features[dilated.stage_ends[3]], nn.Identity)
-    assert [name for name, _ in dilated.features.named_children()] == [
-        name for name, _ in _tiny().features.named_children()
-    ]
+    assert [name for name, _ in dilated.features.named_children()
+            ] == [name for name, _ in _tiny().features.named_children()]
 
 
 def test_vgg_torchvision_names_and_converter():
@@ -116,14 +114,21 @@ def test_vgg_torchvision_names_and_converter():
     ours = {k for k in model.state_dict()}
     # torchvision vgg16: conv at features.{0,2,5,7,10,12,14,17,19,21,24,26,28}
     conv_ids = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
-    expected = {f'features.{i}.{p}' for i in conv_ids
-                for p in ('weight', 'bias')}
+    expected = {
+        f'features.{i}.{p}'
+        for i in conv_ids
+        for p in ('weight', 'bias')
+    }
     assert {k for k in ours if k.startswith('features.')} == expected
 
-    tv = {f'features.{i}.weight': torch.randn(
-        model.features[i].weight.shape) for i in conv_ids}
-    tv.update({f'features.{i}.bias': torch.randn(
-        model.features[i].bias.shape) for i in conv_ids})
+    tv = {
+        f'features.{i}.weight': torch.randn(model.features[i].weight.shape)
+        for i in conv_ids
+    }
+    tv.update({
+        f'features.{i}.bias': torch.randn(model.features[i].bias.shape)
+        for i in conv_ids
+    })
     tv['classifier.0.weight'] = torch.randn(4096, 512 * 7 * 7) * 0.01
     tv['classifier.0.bias'] = torch.randn(4096)
     tv['classifier.3.weight'] = torch.randn(4096, 4096) * 0.01
@@ -137,10 +142,9 @@ def test_vgg_torchvision_names_and_converter():
     # fc6 as a 7x7 conv on a 7x7 pool5 map equals the Linear layer
     pool5 = torch.randn(1, 512, 7, 7)
     fc6 = nn.functional.conv2d(pool5, model.fc6.weight, model.fc6.bias)
-    linear = pool5.flatten(1) @ tv['classifier.0.weight'].t() + tv[
-        'classifier.0.bias']
-    torch.testing.assert_close(fc6[:, :, 0, 0], linear, rtol=1e-4,
-                               atol=1e-4)
+    linear = pool5.flatten(
+        1) @ tv['classifier.0.weight'].t() + tv['classifier.0.bias']
+    torch.testing.assert_close(fc6[:, :, 0, 0], linear, rtol=1e-4, atol=1e-4)
 
 
 def test_converter_decimation_for_largefov():
@@ -155,8 +159,7 @@ def test_converter_decimation_for_largefov():
     assert out['fc6.weight'].shape == (1024, 512, 3, 3)
     assert out['fc7.weight'].shape == (1024, 1024, 1, 1)
     full = tv['classifier.0.weight'].view(4096, 512, 7, 7)
-    torch.testing.assert_close(out['fc6.weight'][1, :, 2, 1],
-                               full[4, :, 6, 3])
+    torch.testing.assert_close(out['fc6.weight'][1, :, 2, 1], full[4, :, 6, 3])
     with pytest.raises(ValueError, match='fc6_kernel'):
         convert_vgg(tv, fc6_kernel=5)
     with pytest.raises(KeyError, match='torchvision VGG'):
@@ -171,8 +174,7 @@ def test_vgg_bn_and_frozen_stages():
     frozen = list(model.features[:model.stage_ends[1] + 1].parameters())
     assert frozen and all(not p.requires_grad for p in frozen)
     assert all(p.requires_grad
-               for p in model.features[model.stage_ends[1] +
-                                       1:].parameters())
+               for p in model.features[model.stage_ends[1] + 1:].parameters())
     assert all(not m.training for m in model.modules()
                if isinstance(m, nn.BatchNorm2d))
 

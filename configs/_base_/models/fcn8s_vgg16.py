@@ -10,11 +10,7 @@ data_preprocessor = dict(
 model = dict(
     type='CRFEncoderDecoder',  # test_cfg.crf=dict(...) adds a dense CRF
     data_preprocessor=data_preprocessor,
-    backbone=dict(
-        type='VGG',
-        depth=16,
-        with_fc=True,
-        out_indices=(2, 3, 5)),
+    backbone=dict(type='VGG', depth=16, with_fc=True, out_indices=(2, 3, 5)),
     decode_head=dict(
         type='FCNSkipHead',
         in_channels=[256, 512, 4096],

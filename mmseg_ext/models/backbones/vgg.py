@@ -3,10 +3,10 @@ from typing import List, Optional, Sequence, Tuple
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
+from mmseg.registry import MODELS
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmseg.registry import MODELS
 from ..utils import FeaturesWithSwitches
 
 
@@ -179,8 +179,8 @@ class VGG(BaseModule):
                     stride=stride,
                     padding=(pool_kernel - 1) // 2,
                     ceil_mode=ceil_mode,
-                    return_indices=return_switches)
-                if stride else nn.Identity())
+                    return_indices=return_switches) if stride else nn.Identity(
+                    ))
         self.features = nn.Sequential(*layers)
 
         if with_fc:

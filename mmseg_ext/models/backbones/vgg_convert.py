@@ -35,13 +35,13 @@ def convert_vgg(state_dict: Dict[str, Tensor],
         raise ValueError('need fc_channels dividing 4096 and fc6_kernel in '
                          f'(2, 3, 4, 7), got {fc_channels}, {fc6_kernel}')
     ch_step, tap_step = 4096 // fc_channels, 6 // (fc6_kernel - 1)
-    out = OrderedDict((k, v) for k, v in state_dict.items()
-                      if k.startswith('features.'))
+    out = OrderedDict(
+        (k, v) for k, v in state_dict.items() if k.startswith('features.'))
     if 'classifier.0.weight' in state_dict:
         in_ch = state_dict['classifier.0.weight'].shape[1] // 49
         fc6 = state_dict['classifier.0.weight'].reshape(4096, in_ch, 7, 7)
-        out['fc6.weight'] = fc6[::ch_step, :, ::tap_step,
-                                ::tap_step].contiguous()
+        out['fc6.weight'] = fc6[::ch_step, :, ::tap_step, ::
+                                tap_step].contiguous()
         out['fc6.bias'] = state_dict['classifier.0.bias'][::ch_step].clone()
         fc7 = state_dict['classifier.3.weight'][::ch_step, ::ch_step]
         out['fc7.weight'] = fc7.reshape(*fc7.shape, 1, 1).contiguous()

@@ -3,10 +3,9 @@ from typing import List, Sequence
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from torch import Tensor
-
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
+from torch import Tensor
 
 
 def identity_init_(conv: nn.Conv2d, num_groups: int, std: float = 0.) -> None:

@@ -1,8 +1,8 @@
 from typing import List, Sequence
 
+from mmseg.registry import MODELS
 from torch import Tensor
 
-from mmseg.registry import MODELS
 from ..utils import Switch
 from .mirror_decode_head import UnpoolDecodeHead
 

@@ -1,10 +1,10 @@
 from typing import List, Sequence
 
 import torch.nn as nn
-from torch import Tensor
-
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
+from torch import Tensor
+
 from ..utils import crop_like, init_bilinear_
 
 

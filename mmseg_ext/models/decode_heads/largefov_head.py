@@ -1,10 +1,9 @@
 from typing import List
 
 from mmcv.cnn import ConvModule
-from torch import Tensor
-
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
+from torch import Tensor
 
 
 @MODELS.register_module()

@@ -2,9 +2,9 @@
 from typing import List, Optional, Sequence
 
 import torch.nn as nn
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from torch import Tensor
 
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from ..utils import UnpoolBlock, check_switch_source, collect_switches
 
 

@@ -1,8 +1,8 @@
 from typing import Sequence
 
 import torch.nn as nn
-
 from mmseg.registry import MODELS
+
 from .mirror_decode_head import UnpoolDecodeHead
 
 

@@ -1,9 +1,9 @@
 from typing import List, Optional, Sequence, Union
 
 import torch.nn as nn
+from mmseg.registry import MODELS
 from torch import Tensor
 
-from mmseg.registry import MODELS
 from ..utils import FUSIONS, UpFusionBlock
 from .mirror_decode_head import MirrorDecodeHead
 

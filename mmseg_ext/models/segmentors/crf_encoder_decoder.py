@@ -7,12 +7,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine import fileio
 from mmengine.structures import PixelData
-from torch import Tensor
-
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import OptSampleList, SampleList
+from torch import Tensor
+
 from ..utils import DenseCRF
 
 
