@@ -51,6 +51,33 @@ def test_vgg_pre_pool_outputs():
         _tiny(out_pre_pool='yes')
 
 
+def test_vgg_fc_norm_dropout_and_pool5a():
+    x = torch.randn(2, 3, 32, 32)
+    # DeconvNet's fc6/fc7: conv, BN, ReLU, no dropout
+    model = _tiny(
+        with_fc=True,
+        fc_channels=8,
+        fc_norm_cfg=dict(type='BN'),
+        fc_dropout=0,
+        out_indices=(4, 5)).train()
+    assert isinstance(model.fc6_norm, nn.BatchNorm2d)
+    assert isinstance(model.fc7_norm, nn.BatchNorm2d)
+    pool5, fc7 = model(x)
+    h = F.relu(model.fc6_norm(model.fc6(pool5)))
+    torch.testing.assert_close(fc7, F.relu(model.fc7_norm(model.fc7(h))))
+    # the default keeps the names and weights of before: no norm, dropout
+    plain = _tiny(with_fc=True, fc_channels=8, out_indices=(5, ))
+    assert plain.dropout.p == 0.5
+    assert not any('norm' in k for k in plain.state_dict())
+    # pool5a: 3x3 stride-1 average pooling (zeros counted) before fc6
+    avg = _tiny(with_fc=True, fc_channels=8, pool5a=True, out_indices=(4, 5))
+    pool5, fc7 = avg.eval()(x)
+    h = F.relu(avg.fc6(F.avg_pool2d(pool5, 3, 1, 1, count_include_pad=True)))
+    torch.testing.assert_close(fc7, F.relu(avg.fc7(h)))
+    with pytest.raises(ValueError, match='pool5a'):
+        _tiny(pool5a=True)
+
+
 def test_vgg_docstring_example_shapes():
     model = VGG(16, with_fc=True, fc_channels=64, out_indices=(2, 3,
                                                                5)).eval()

@@ -55,7 +55,15 @@ class VGG(BaseModule):
         fc_channels (int): Width of fc6/fc7. Default: 4096.
         fc6_kernel (int): Kernel of fc6. Default: 7.
         fc6_dilation (int): Dilation of fc6. Default: 1.
-        fc_dropout (float): Dropout after fc6 and fc7. Default: 0.5.
+        fc_norm_cfg (dict, optional): Norm layer after fc6 and fc7 (before
+            their ReLU), e.g. ``dict(type='BN')`` as in DeconvNet's release.
+            Default: None.
+        fc_dropout (float): Dropout after fc6 and fc7; 0 for none.
+            Default: 0.5.
+        pool5a (bool): A 3x3, stride-1, padding-1 average pooling after the
+            last stage's pooling, before fc6, as DeepLab-LargeFOV's
+            ``pool5a``; output 4 (pool5) is taken before it. Needs
+            ``with_fc``. Default: False.
         out_indices (Sequence[int]): Outputs to return. Default: (4, ).
         out_pre_pool (bool): Take stage outputs 0-4 before the stage's
             pooling instead of after it; fc7 (5) is unchanged.
@@ -105,7 +113,9 @@ class VGG(BaseModule):
                  fc_channels: int = 4096,
                  fc6_kernel: int = 7,
                  fc6_dilation: int = 1,
+                 fc_norm_cfg: Optional[dict] = None,
                  fc_dropout: float = 0.5,
+                 pool5a: bool = False,
                  out_indices: Sequence[int] = (4, ),
                  out_pre_pool: bool = False,
                  frozen_stages: int = -1,
@@ -146,6 +156,9 @@ class VGG(BaseModule):
             raise ValueError(f'`out_indices` {out_indices} must lie in '
                              f'[0, {max_index}]' +
                              ('' if with_fc else ' (5 needs with_fc=True)'))
+        if pool5a and not with_fc:
+            raise ValueError('`pool5a` (average pooling before fc6) needs '
+                             '`with_fc=True`')
         if not isinstance(out_pre_pool, bool):
             raise TypeError('`out_pre_pool` must be True or False, got '
                             f'{out_pre_pool!r}')
@@ -191,8 +204,15 @@ class VGG(BaseModule):
                 padding=fc6_dilation * (fc6_kernel - 1) // 2,
                 dilation=fc6_dilation)
             self.fc7 = nn.Conv2d(fc_channels, fc_channels, 1)
+            for name in ('fc6_norm', 'fc7_norm'):
+                self.add_module(
+                    name,
+                    build_norm_layer(fc_norm_cfg, fc_channels)[1]
+                    if fc_norm_cfg is not None else nn.Identity())
             self.relu = nn.ReLU(inplace=True)
             self.dropout = nn.Dropout(fc_dropout)
+            self.pool5a = nn.AvgPool2d(
+                3, stride=1, padding=1) if pool5a else nn.Identity()
         self._freeze_stages()
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
@@ -214,8 +234,9 @@ class VGG(BaseModule):
             if not self.out_pre_pool and i in self.out_indices:
                 outs.append(x)
         if self.with_fc and len(self.stage_ends) in self.out_indices:
-            x = self.dropout(self.relu(self.fc6(x)))
-            x = self.dropout(self.relu(self.fc7(x)))
+            x = self.pool5a(x)
+            x = self.dropout(self.relu(self.fc6_norm(self.fc6(x))))
+            x = self.dropout(self.relu(self.fc7_norm(self.fc7(x))))
             outs.append(x)
         if self.return_switches:
             return FeaturesWithSwitches(outs, switches)
@@ -228,7 +249,7 @@ class VGG(BaseModule):
                                   len(self.stage_ends) - 1)]
         frozen = list(self.features[:end + 1])
         if self.with_fc and self.frozen_stages >= len(self.stage_ends):
-            frozen += [self.fc6, self.fc7]
+            frozen += [self.fc6, self.fc7, self.fc6_norm, self.fc7_norm]
         for m in frozen:
             m.eval()
             for param in m.parameters():
