@@ -68,8 +68,10 @@ class VGG(BaseModule):
         out_pre_pool (bool): Take stage outputs 0-4 before the stage's
             pooling instead of after it; fc7 (5) is unchanged.
             Default: False.
-        frozen_stages (int): Stages to freeze (stop grad, eval mode); -1
-            freezes none. Default: -1.
+        frozen_stages (int): Number of stages to freeze (stop grad, eval
+            mode), from the first, as in mmcv's VGG: 1 freezes stage 0 and
+            its pooling; one more than the stages also freezes fc6/fc7;
+            -1 and 0 freeze none. Default: -1.
         norm_eval (bool): Keep norm layers in eval mode. Default: False.
         stage_convs (Sequence[int], optional): Convs of each stage, instead
             of ``depth``'s; its length sets the number of stages, e.g.
@@ -79,6 +81,14 @@ class VGG(BaseModule):
         init_cfg (dict | list[dict], optional): Initialization config;
             Kaiming (fan-out) convs and unit norms when None, as in
             torchvision.
+
+    Attributes:
+        feature_info (list[dict]): For every output index, as timm records
+            it: ``num_chs`` (width), ``reduction`` (stride, by the pooling
+            strides; ceil-mode sizes round up) and ``module`` (the layer
+            that makes it).
+        out_channels (tuple[int]): Widths of the returned outputs, to give
+            a decode head as ``in_channels``.
 
     Example:
         >>> import torch
@@ -90,6 +100,8 @@ class VGG(BaseModule):
         (1, 256, 13, 16)
         (1, 512, 7, 8)
         (1, 64, 4, 4)
+        >>> self.out_channels
+        (256, 512, 64)
     """
 
     arch_settings = {
@@ -162,6 +174,10 @@ class VGG(BaseModule):
         if not isinstance(out_pre_pool, bool):
             raise TypeError('`out_pre_pool` must be True or False, got '
                             f'{out_pre_pool!r}')
+        max_frozen = num_stages + 1 if with_fc else num_stages
+        if not -1 <= frozen_stages <= max_frozen:
+            raise ValueError(f'`frozen_stages` must lie in [-1, {max_frozen}]'
+                             f' (stages to freeze), got {frozen_stages}')
         self.out_indices = tuple(out_indices)
         self.out_pre_pool = out_pre_pool
         self.frozen_stages = frozen_stages
@@ -196,6 +212,19 @@ class VGG(BaseModule):
                 if stride else nn.Identity())
         self.features = nn.Sequential(*layers)
 
+        self.feature_info: List[dict] = []
+        reduction = 1
+        for end, channels, stride in zip(self.stage_ends, stage_channels,
+                                         pool_strides):
+            before = dict(
+                num_chs=channels,
+                reduction=reduction,
+                module=f'features.{end - 1}')
+            reduction *= stride or 1
+            after = dict(
+                num_chs=channels, reduction=reduction, module=f'features.{end}')
+            self.feature_info.append(before if out_pre_pool else after)
+
         if with_fc:
             self.fc6 = nn.Conv2d(
                 in_channels,
@@ -213,6 +242,8 @@ class VGG(BaseModule):
             self.dropout = nn.Dropout(fc_dropout)
             self.pool5a = nn.AvgPool2d(
                 3, stride=1, padding=1) if pool5a else nn.Identity()
+            self.feature_info.append(
+                dict(num_chs=fc_channels, reduction=reduction, module='fc7'))
         self._freeze_stages()
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
@@ -242,13 +273,19 @@ class VGG(BaseModule):
             return FeaturesWithSwitches(outs, switches)
         return tuple(outs)
 
+    @property
+    def out_channels(self) -> Tuple[int, ...]:
+        """Widths of the returned outputs, in the order returned."""
+        return tuple(self.feature_info[i]['num_chs']
+                     for i in sorted(set(self.out_indices)))
+
     def _freeze_stages(self):
-        if self.frozen_stages < 0:
+        if self.frozen_stages <= 0:
             return
-        end = self.stage_ends[min(self.frozen_stages,
-                                  len(self.stage_ends) - 1)]
+        num_stages = len(self.stage_ends)
+        end = self.stage_ends[min(self.frozen_stages, num_stages) - 1]
         frozen = list(self.features[:end + 1])
-        if self.with_fc and self.frozen_stages >= len(self.stage_ends):
+        if self.frozen_stages > num_stages:
             frozen += [self.fc6, self.fc7, self.fc6_norm, self.fc7_norm]
         for m in frozen:
             m.eval()
