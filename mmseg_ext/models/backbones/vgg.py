@@ -222,7 +222,9 @@ class VGG(BaseModule):
                 module=f'features.{end - 1}')
             reduction *= stride or 1
             after = dict(
-                num_chs=channels, reduction=reduction, module=f'features.{end}')
+                num_chs=channels,
+                reduction=reduction,
+                module=f'features.{end}')
             self.feature_info.append(before if out_pre_pool else after)
 
         if with_fc:
