@@ -131,6 +131,15 @@ def test_segmentor_is_encoder_decoder_without_crf():
     assert torch.equal(ours.seg_logits.data, ref.seg_logits.data)
 
 
+def test_every_model_base_builds_the_crf_segmentor():
+    """`test_cfg.crf` must work on every config (configs/deeplabv1 README:
+    mmseg's EncoderDecoder would ignore it silently)."""
+    paths = glob.glob(osp.join(REPO, 'configs', '_base_', 'models', '*.py'))
+    assert len(paths) >= 10
+    for path in paths:
+        assert Config.fromfile(path).model.type == 'CRFEncoderDecoder', path
+
+
 def test_segmentor_applies_crf_from_test_cfg():
     model = _demo_model()
     img, data = _camvid_sample()

@@ -25,7 +25,7 @@ def _vgg(out_indices=(0, 1, 2, 3, 4, 5)):
 
 def _head(**kwargs):
     cfg = dict(
-        in_channels=list(WIDTHS) + [12],
+        in_channels=list(_vgg().out_channels),
         in_index=[0, 1, 2, 3, 4, 5],
         channels=6,
         num_classes=5,
@@ -115,7 +115,7 @@ def test_bad_args():
         _head(fc_kernel_size=6)
     # without fc7 the deepest input has switches: not DeconvNet
     head = _head(
-        in_channels=list(WIDTHS),
+        in_channels=list(_vgg(out_indices=(0, 1, 2, 3, 4)).out_channels),
         in_index=[0, 1, 2, 3, 4],
         num_convs=(2, 2, 3, 3, 3))
     with pytest.raises(ValueError, match='fc7'):

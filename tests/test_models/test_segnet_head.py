@@ -30,7 +30,7 @@ def _vgg(**kwargs):
 
 def _head(**kwargs):
     cfg = dict(
-        in_channels=list(WIDTHS),
+        in_channels=list(_vgg().out_channels),
         in_index=[0, 1, 2, 3, 4],
         channels=6,
         num_classes=5,

@@ -26,7 +26,7 @@ def _vgg(**kwargs):
 
 def _head(**kwargs):
     cfg = dict(
-        in_channels=list(WIDTHS),
+        in_channels=list(_vgg().out_channels),
         in_index=[0, 1, 2, 3, 4],
         num_classes=5,
         norm_cfg=dict(type='BN'))

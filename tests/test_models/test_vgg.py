@@ -51,6 +51,33 @@ def test_vgg_pre_pool_outputs():
         _tiny(out_pre_pool='yes')
 
 
+def test_vgg_fc_norm_dropout_and_pool5a():
+    x = torch.randn(2, 3, 32, 32)
+    # DeconvNet's fc6/fc7: conv, BN, ReLU, no dropout
+    model = _tiny(
+        with_fc=True,
+        fc_channels=8,
+        fc_norm_cfg=dict(type='BN'),
+        fc_dropout=0,
+        out_indices=(4, 5)).train()
+    assert isinstance(model.fc6_norm, nn.BatchNorm2d)
+    assert isinstance(model.fc7_norm, nn.BatchNorm2d)
+    pool5, fc7 = model(x)
+    h = F.relu(model.fc6_norm(model.fc6(pool5)))
+    torch.testing.assert_close(fc7, F.relu(model.fc7_norm(model.fc7(h))))
+    # the default keeps the names and weights of before: no norm, dropout
+    plain = _tiny(with_fc=True, fc_channels=8, out_indices=(5, ))
+    assert plain.dropout.p == 0.5
+    assert not any('norm' in k for k in plain.state_dict())
+    # pool5a: 3x3 stride-1 average pooling (zeros counted) before fc6
+    avg = _tiny(with_fc=True, fc_channels=8, pool5a=True, out_indices=(4, 5))
+    pool5, fc7 = avg.eval()(x)
+    h = F.relu(avg.fc6(F.avg_pool2d(pool5, 3, 1, 1, count_include_pad=True)))
+    torch.testing.assert_close(fc7, F.relu(avg.fc7(h)))
+    with pytest.raises(ValueError, match='pool5a'):
+        _tiny(pool5a=True)
+
+
 def test_vgg_docstring_example_shapes():
     model = VGG(16, with_fc=True, fc_channels=64, out_indices=(2, 3, 5)).eval()
     outs = model(torch.rand(1, 3, 97, 123))
@@ -171,12 +198,50 @@ def test_vgg_bn_and_frozen_stages():
     # conv, bn, relu per conv: torchvision vgg16_bn numbering
     assert isinstance(model.features[1], nn.BatchNorm2d)
     model.train()
-    frozen = list(model.features[:model.stage_ends[1] + 1].parameters())
+    # frozen_stages=1 freezes one stage, as in mmcv
+    frozen = list(model.features[:model.stage_ends[0] + 1].parameters())
     assert frozen and all(not p.requires_grad for p in frozen)
     assert all(p.requires_grad
-               for p in model.features[model.stage_ends[1] + 1:].parameters())
+               for p in model.features[model.stage_ends[0] + 1:].parameters())
     assert all(not m.training for m in model.modules()
                if isinstance(m, nn.BatchNorm2d))
+    # without norm_eval only the frozen stage's norms stay in eval mode
+    model = _tiny(norm_cfg=dict(type='BN'), frozen_stages=2).train()
+    bns = [m for m in model.features if isinstance(m, nn.BatchNorm2d)]
+    assert [m.training for m in bns] == [False] * 4 + [True] * 9
+    for frozen_stages in (-1, 0):
+        model = _tiny(frozen_stages=frozen_stages, with_fc=True)
+        assert all(p.requires_grad for p in model.parameters())
+    # one more than the stages freezes fc6/fc7 too
+    model = _tiny(frozen_stages=6, with_fc=True, fc_channels=8)
+    assert not any(p.requires_grad for p in model.parameters())
+    with pytest.raises(ValueError, match='frozen_stages'):
+        _tiny(frozen_stages=6)
+
+
+def test_vgg_feature_info():
+    x = torch.randn(1, 3, 64, 96)
+    post = _tiny(with_fc=True, fc_channels=12, out_indices=(0, 1, 2, 3, 4, 5))
+    pre = _tiny(out_pre_pool=True, out_indices=(0, 1, 2, 3, 4))
+    dilated = _tiny(
+        pool_strides=(2, 2, 2, 0, 0),
+        dilations=(1, 1, 1, 1, 2),
+        with_fc=True,
+        fc_channels=12,
+        out_indices=(3, 5, 1))
+    for model in (post, pre, dilated):
+        outs = model.eval()(x)
+        assert model.out_channels == tuple(o.shape[1] for o in outs)
+        info = [model.feature_info[i] for i in sorted(model.out_indices)]
+        assert [64 // f['reduction']
+                for f in info] == [o.shape[2] for o in outs]
+        modules = dict(model.named_modules())
+        assert all(f['module'] in modules for f in info)
+    assert [f['reduction'] for f in post.feature_info] == [2, 4, 8, 16, 32, 32]
+    assert [f['reduction'] for f in pre.feature_info] == [1, 2, 4, 8, 16]
+    assert dilated.out_channels == (8, 16, 12)
+    assert [f['module']
+            for f in pre.feature_info[:2]] == ['features.3', 'features.8']
 
 
 def test_vgg_every_parameter_gets_gradient():

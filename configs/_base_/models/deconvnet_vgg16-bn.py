@@ -1,6 +1,7 @@
 # DeconvNet: VGG16 encoder with BN after every conv (as in the paper),
 # recording its switches, with fc6 (7x7) / fc7 (1x1) as same-padded convs
-# (outputs pool1..pool5, fc7); decoder: 7x7 deconv back to the pool5 grid
+# followed by BN and no dropout, as in the released definition (outputs
+# pool1..pool5, fc7); decoder: 7x7 deconv back to the pool5 grid
 # (padding 3), then mirrored unpooling + 3x3 deconv-BN-ReLU stages
 custom_imports = dict(imports=['mmseg_ext'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
@@ -20,6 +21,8 @@ model = dict(
         norm_cfg=norm_cfg,
         return_switches=True,
         with_fc=True,
+        fc_norm_cfg=norm_cfg,
+        fc_dropout=0,
         out_indices=(0, 1, 2, 3, 4, 5)),
     decode_head=dict(
         type='DeconvNetHead',

@@ -1,7 +1,8 @@
 # DeepLab-v1 LargeFOV (Chen et al.): VGG16 with 3x3 stride-1 pool4/pool5,
-# conv5 dilation 2, fc6 3x3 dilation 12 and fc7 1x1, both 1024 wide, in the
-# backbone; the head is only the 1x1 score layer (mmseg's FCNHead without
-# convs). Output stride 8, bilinear upsampling.
+# conv5 dilation 2, a 3x3 stride-1 average pooling (pool5a), fc6 3x3
+# dilation 12 and fc7 1x1, both 1024 wide, in the backbone; the head is only
+# the 1x1 score layer (mmseg's FCNHead without convs). Output stride 8,
+# bilinear upsampling.
 custom_imports = dict(imports=['mmseg_ext'], allow_failed_imports=False)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -24,6 +25,7 @@ model = dict(
         fc_channels=1024,
         fc6_kernel=3,
         fc6_dilation=12,
+        pool5a=True,
         out_indices=(5, )),
     decode_head=dict(
         type='FCNHead',

@@ -55,13 +55,23 @@ class VGG(BaseModule):
         fc_channels (int): Width of fc6/fc7. Default: 4096.
         fc6_kernel (int): Kernel of fc6. Default: 7.
         fc6_dilation (int): Dilation of fc6. Default: 1.
-        fc_dropout (float): Dropout after fc6 and fc7. Default: 0.5.
+        fc_norm_cfg (dict, optional): Norm layer after fc6 and fc7 (before
+            their ReLU), e.g. ``dict(type='BN')`` as in DeconvNet's release.
+            Default: None.
+        fc_dropout (float): Dropout after fc6 and fc7; 0 for none.
+            Default: 0.5.
+        pool5a (bool): A 3x3, stride-1, padding-1 average pooling after the
+            last stage's pooling, before fc6, as DeepLab-LargeFOV's
+            ``pool5a``; output 4 (pool5) is taken before it. Needs
+            ``with_fc``. Default: False.
         out_indices (Sequence[int]): Outputs to return. Default: (4, ).
         out_pre_pool (bool): Take stage outputs 0-4 before the stage's
             pooling instead of after it; fc7 (5) is unchanged.
             Default: False.
-        frozen_stages (int): Stages to freeze (stop grad, eval mode); -1
-            freezes none. Default: -1.
+        frozen_stages (int): Number of stages to freeze (stop grad, eval
+            mode), from the first, as in mmcv's VGG: 1 freezes stage 0 and
+            its pooling; one more than the stages also freezes fc6/fc7;
+            -1 and 0 freeze none. Default: -1.
         norm_eval (bool): Keep norm layers in eval mode. Default: False.
         stage_convs (Sequence[int], optional): Convs of each stage, instead
             of ``depth``'s; its length sets the number of stages, e.g.
@@ -71,6 +81,14 @@ class VGG(BaseModule):
         init_cfg (dict | list[dict], optional): Initialization config;
             Kaiming (fan-out) convs and unit norms when None, as in
             torchvision.
+
+    Attributes:
+        feature_info (list[dict]): For every output index, as timm records
+            it: ``num_chs`` (width), ``reduction`` (stride, by the pooling
+            strides; ceil-mode sizes round up) and ``module`` (the layer
+            that makes it).
+        out_channels (tuple[int]): Widths of the returned outputs, to give
+            a decode head as ``in_channels``.
 
     Example:
         >>> import torch
@@ -82,6 +100,8 @@ class VGG(BaseModule):
         (1, 256, 13, 16)
         (1, 512, 7, 8)
         (1, 64, 4, 4)
+        >>> self.out_channels
+        (256, 512, 64)
     """
 
     arch_settings = {
@@ -105,7 +125,9 @@ class VGG(BaseModule):
                  fc_channels: int = 4096,
                  fc6_kernel: int = 7,
                  fc6_dilation: int = 1,
+                 fc_norm_cfg: Optional[dict] = None,
                  fc_dropout: float = 0.5,
+                 pool5a: bool = False,
                  out_indices: Sequence[int] = (4, ),
                  out_pre_pool: bool = False,
                  frozen_stages: int = -1,
@@ -146,9 +168,16 @@ class VGG(BaseModule):
             raise ValueError(f'`out_indices` {out_indices} must lie in '
                              f'[0, {max_index}]' +
                              ('' if with_fc else ' (5 needs with_fc=True)'))
+        if pool5a and not with_fc:
+            raise ValueError('`pool5a` (average pooling before fc6) needs '
+                             '`with_fc=True`')
         if not isinstance(out_pre_pool, bool):
             raise TypeError('`out_pre_pool` must be True or False, got '
                             f'{out_pre_pool!r}')
+        max_frozen = num_stages + 1 if with_fc else num_stages
+        if not -1 <= frozen_stages <= max_frozen:
+            raise ValueError(f'`frozen_stages` must lie in [-1, {max_frozen}]'
+                             f' (stages to freeze), got {frozen_stages}')
         self.out_indices = tuple(out_indices)
         self.out_pre_pool = out_pre_pool
         self.frozen_stages = frozen_stages
@@ -183,6 +212,21 @@ class VGG(BaseModule):
                     ))
         self.features = nn.Sequential(*layers)
 
+        self.feature_info: List[dict] = []
+        reduction = 1
+        for end, channels, stride in zip(self.stage_ends, stage_channels,
+                                         pool_strides):
+            before = dict(
+                num_chs=channels,
+                reduction=reduction,
+                module=f'features.{end - 1}')
+            reduction *= stride or 1
+            after = dict(
+                num_chs=channels,
+                reduction=reduction,
+                module=f'features.{end}')
+            self.feature_info.append(before if out_pre_pool else after)
+
         if with_fc:
             self.fc6 = nn.Conv2d(
                 in_channels,
@@ -191,8 +235,17 @@ class VGG(BaseModule):
                 padding=fc6_dilation * (fc6_kernel - 1) // 2,
                 dilation=fc6_dilation)
             self.fc7 = nn.Conv2d(fc_channels, fc_channels, 1)
+            for name in ('fc6_norm', 'fc7_norm'):
+                self.add_module(
+                    name,
+                    build_norm_layer(fc_norm_cfg, fc_channels)[1]
+                    if fc_norm_cfg is not None else nn.Identity())
             self.relu = nn.ReLU(inplace=True)
             self.dropout = nn.Dropout(fc_dropout)
+            self.pool5a = nn.AvgPool2d(
+                3, stride=1, padding=1) if pool5a else nn.Identity()
+            self.feature_info.append(
+                dict(num_chs=fc_channels, reduction=reduction, module='fc7'))
         self._freeze_stages()
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
@@ -214,21 +267,28 @@ class VGG(BaseModule):
             if not self.out_pre_pool and i in self.out_indices:
                 outs.append(x)
         if self.with_fc and len(self.stage_ends) in self.out_indices:
-            x = self.dropout(self.relu(self.fc6(x)))
-            x = self.dropout(self.relu(self.fc7(x)))
+            x = self.pool5a(x)
+            x = self.dropout(self.relu(self.fc6_norm(self.fc6(x))))
+            x = self.dropout(self.relu(self.fc7_norm(self.fc7(x))))
             outs.append(x)
         if self.return_switches:
             return FeaturesWithSwitches(outs, switches)
         return tuple(outs)
 
+    @property
+    def out_channels(self) -> Tuple[int, ...]:
+        """Widths of the returned outputs, in the order returned."""
+        return tuple(self.feature_info[i]['num_chs']
+                     for i in sorted(set(self.out_indices)))
+
     def _freeze_stages(self):
-        if self.frozen_stages < 0:
+        if self.frozen_stages <= 0:
             return
-        end = self.stage_ends[min(self.frozen_stages,
-                                  len(self.stage_ends) - 1)]
+        num_stages = len(self.stage_ends)
+        end = self.stage_ends[min(self.frozen_stages, num_stages) - 1]
         frozen = list(self.features[:end + 1])
-        if self.with_fc and self.frozen_stages >= len(self.stage_ends):
-            frozen += [self.fc6, self.fc7]
+        if self.frozen_stages > num_stages:
+            frozen += [self.fc6, self.fc7, self.fc6_norm, self.fc7_norm]
         for m in frozen:
             m.eval()
             for param in m.parameters():
