@@ -35,8 +35,12 @@ def test_tools_print_no_pkg_resources_warnings(tmp_path):
 
 
 def test_other_warnings_still_show():
-    # conftest imported mmseg_ext
+    # the filter import mmseg_ext installs (pytest restores the filters
+    # after each test, so install it here rather than rely on the import)
+    from mmseg_ext.utils import silence_pkg_resources_warning
     with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        silence_pkg_resources_warning()
         warnings.warn('something else', UserWarning)
         warnings.warn('pkg_resources is deprecated as an API', UserWarning)
     assert [str(w.message) for w in caught] == ['something else']

@@ -2,7 +2,7 @@ import logging
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner.checkpoint import find_latest_checkpoint
 from mmseg.registry import HOOKS
 
@@ -31,7 +31,8 @@ class CheckLoadedWeightsHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Compare the checkpoint's weights with the model's."""
         model = runner.model
-        if is_model_wrapper(model):
+        # MMEngine loads into the wrapped model, also under --tta
+        while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
             model = model.module
         source = runner.cfg.get('load_from') or find_latest_checkpoint(
             runner.work_dir)
