@@ -2,8 +2,8 @@
 # to (16, 32, 64, 128, 128) channels and fc6 (7x7) / fc7 of 256, the
 # mirrored deconvolution decoder to match, from scratch on the 367 CamVid
 # train images (crops of 192x256), evaluated on the 101 val images at
-# 480x360; SegNet's median-frequency balancing as the other DeconvNet
-# CamVid configs, its prior shift undone at test time (logit_adjust,
+# 480x360; the square root of SegNet's median-frequency weights (as the
+# other CPU recipes), their prior shift undone at test time (logit_adjust,
 # configs/segnet/README.md#class-balancing).
 _base_ = [
     '../_base_/models/deconvnet_vgg16-bn.py',
@@ -20,6 +20,6 @@ model = dict(
         channels=16,
         norm_cfg=norm_cfg,
         num_classes=11,
-        loss_decode={{_base_.balanced_loss}}),
+        loss_decode={{_base_.sqrt_balanced_loss}}),
     test_cfg=dict(logit_adjust=1.0))
 train_cfg = dict(max_iters=1600, val_interval=400)

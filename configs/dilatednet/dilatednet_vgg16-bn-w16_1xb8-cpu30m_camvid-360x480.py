@@ -23,4 +23,4 @@ model = dict(
         num_classes=11,
         loss_decode={{_base_.sqrt_balanced_loss}}),
     test_cfg=dict(logit_adjust=1.0))
-train_cfg = dict(max_iters=2000, val_interval=500)
+train_cfg = dict(max_iters=2400, val_interval=600)
