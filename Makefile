@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.mmseg_ext-installed
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-DEMO_CFG := configs/demo/fcn8s_vgg16-bn-tiny_1xb4-1k_camvid-mini-180x240.py
+DEMO_CFG := configs/demo/fcn8s_vgg16-bn-w16_1xb8-1k_camvid-small-180x240.py
 DEMO_DIR := work_dirs/demo
 LINT_PATHS := mmseg_ext configs tools tests demo benchmarks setup.py
 

@@ -5,7 +5,7 @@ image, a folder or a glob pattern, in PyTorch or, given an ONNX file from
 ``tools/deployment/pytorch2onnx.py``, ONNX Runtime::
 
     python demo/image_demo.py IMG.png CONFIG CKPT --out-file out.png
-    python demo/image_demo.py 'data/camvid_mini/val/*.png' CONFIG CKPT \\
+    python demo/image_demo.py 'data/camvid_mini/val/*.jpg' CONFIG CKPT \\
         --out-file out/ --save-npy
     python demo/image_demo.py IMG.png CONFIG model.onnx --out-file out.png
 

@@ -11,7 +11,9 @@ VOC_MINI = osp.join(REPO, 'data', 'voc2012_mini', 'VOCdevkit', 'VOC2012')
 #: them; the dataset base's ``balanced_loss`` holds the package's one copy.
 CAMVID_WEIGHTS = (0.2595, 0.1826, 4.5640, 0.1417, 0.9051, 0.3826, 9.6446,
                   1.8418, 0.6823, 6.2478, 7.3614)
-DEMO_CFG = osp.join(REPO, 'configs', 'demo',
+#: The tests' small real model: a narrow FCN-8s on the quick split of the
+#: embedded CamVid (``train.txt`` / ``val.txt``: 60 / 24 images)
+MINI_CFG = osp.join(REPO, 'configs', 'fcn',
                     'fcn8s_vgg16-bn-tiny_1xb4-1k_camvid-mini-180x240.py')
 
 

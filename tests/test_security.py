@@ -20,7 +20,7 @@ from mmengine.runner import Runner
 
 from mmseg_ext.engine import (CheckpointError, UnsafeCheckpointError,
                               verify_checkpoint)
-from .conftest import CAMVID_MINI, DEMO_CFG, REPO
+from .conftest import CAMVID_MINI, MINI_CFG, REPO
 
 TINY = {
     'model.backbone.stage_channels': (4, 8, 8, 16, 16),
@@ -60,7 +60,7 @@ class _Payload:
 
 
 def _cfg(work_dir, **kwargs):
-    cfg = Config.fromfile(DEMO_CFG)
+    cfg = Config.fromfile(MINI_CFG)
     cfg.merge_from_dict(TINY)
     cfg.update(kwargs)
     cfg.work_dir = str(work_dir)
@@ -136,7 +136,7 @@ def test_the_payload_is_live(planted):
 @pytest.mark.slow
 def test_test_tool_refuses(planted):
     path, _ = planted
-    res = _tool('tools/test.py', DEMO_CFG, path, '--work-dir',
+    res = _tool('tools/test.py', MINI_CFG, path, '--work-dir',
                 osp.dirname(path) + '/test')
     assert res.returncode != 0
     _refusal(res.stderr, path)
@@ -150,7 +150,7 @@ def test_resume_refuses_and_does_not_skip_it(clean, planted):
     os.link(clean, osp.join(work_dir, 'iter_2.pth'))
     with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
         f.write(path)
-    res = _tool('tools/train.py', DEMO_CFG, '--work-dir', work_dir, '--resume')
+    res = _tool('tools/train.py', MINI_CFG, '--work-dir', work_dir, '--resume')
     assert res.returncode != 0
     _refusal(res.stderr, path)
     assert not osp.exists(osp.join(work_dir, 'iter_6.pth'))
@@ -178,7 +178,7 @@ def test_load_from_own_checkpoint(clean, tmp_path):
 
 def _inferencer(weights):
     from mmseg.apis import MMSegInferencer
-    cfg = Config.fromfile(DEMO_CFG)
+    cfg = Config.fromfile(MINI_CFG)
     cfg.merge_from_dict(TINY)
     return MMSegInferencer(model=cfg, weights=weights, device='cpu')
 
@@ -187,7 +187,7 @@ def test_inferencer_refuses(planted, clean):
     path, _ = planted
     with pytest.raises(pickle.UnpicklingError, match='posix.mkdir'):
         _inferencer(path)
-    img = osp.join(CAMVID_MINI, 'val', '0016E5_07959.png')
+    img = osp.join(CAMVID_MINI, 'val', '0016E5_07959.jpg')
     result = _inferencer(clean)(img, return_datasamples=True)
     assert result.pred_sem_seg.shape == (180, 240)
 

@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 
 from mmseg_ext.datasets import check_datasets
 from mmseg_ext.engine import CheckSegDataHook, ConfigError, DataError
-from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
+from ..conftest import CAMVID_MINI, MINI_CFG, REPO
 
 NAMES = ['0001TP_006690', '0001TP_006870', '0001TP_007050']
 TINY = {
@@ -53,16 +53,16 @@ def _one_thread():
 def root(tmp_path):
     """Three real CamVid images and labels in a fresh data root."""
     root = tmp_path / 'camvid'
-    for sub in ('train', 'trainannot'):
+    for sub, suffix in (('train', '.jpg'), ('trainannot', '.png')):
         os.makedirs(root / sub)
         for name in NAMES:
-            shutil.copy(osp.join(CAMVID_MINI, sub, name + '.png'), root / sub)
+            shutil.copy(osp.join(CAMVID_MINI, sub, name + suffix), root / sub)
     (root / 'train.txt').write_text('\n'.join(NAMES) + '\n')
     return root
 
 
 def _cfg(root=None):
-    cfg = Config.fromfile(DEMO_CFG)
+    cfg = Config.fromfile(MINI_CFG)
     cfg.merge_from_dict(TINY)
     if root is not None:
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -81,7 +81,7 @@ def _dataset(root, **kwargs):
     return DATASETS.build(cfg)
 
 
-def _model(path=DEMO_CFG, size=(180, 240)):
+def _model(path=MINI_CFG, size=(180, 240)):
     """A narrow model of ``path``; training batches are padded to
     ``size``."""
     init_default_scope('mmseg')
@@ -105,7 +105,7 @@ def _label(root, name=NAMES[0]):
 
 
 def _image(root, name=NAMES[0]):
-    return str(root / 'train' / (name + '.png'))
+    return str(root / 'train' / (name + '.jpg'))
 
 
 def _raises(match_path, **kwargs):
@@ -126,10 +126,10 @@ def test_corrupt_image(root):
 
 @pytest.mark.parametrize('suffix', ['.png', '.jpg'])
 def test_truncated_image(root, suffix):
-    path = _image(root).replace('.png', suffix)
+    path = _image(root).replace('.jpg', suffix)
     img = cv2.imread(_image(root))
     for name in NAMES:
-        cv2.imwrite(_image(root, name).replace('.png', suffix), img)
+        cv2.imwrite(_image(root, name).replace('.jpg', suffix), img)
     data = open(path, 'rb').read()
     with open(path, 'wb') as f:
         f.write(data[:len(data) // 2])
@@ -161,8 +161,9 @@ def test_unreadable_image_can_be_skipped_with_a_log(root):
 @pytest.mark.parametrize('mode', ['L', 'RGBA'])
 def test_grayscale_and_4_channel_images_work(root, mode):
     rgb = Image.open(_image(root))
-    rgb.convert(mode).save(_image(root))
-    sample = _dataset(root)[0]
+    png = _image(root).replace('.jpg', '.png')  # JPEG has no alpha
+    rgb.convert(mode).save(png)
+    sample = _dataset(root, img_suffix='.png')[0]
     img = sample['inputs']
     assert img.shape == (3, 180, 240)  # BGR, as for colour images
     if mode == 'L':
@@ -360,7 +361,7 @@ def _train_tool(root, *opts):
         PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''),
         OMP_NUM_THREADS='1')
     cmd = [
-        sys.executable, 'tools/train.py', DEMO_CFG, '--work-dir',
+        sys.executable, 'tools/train.py', MINI_CFG, '--work-dir',
         str(root / 'work'), '--cfg-options'
     ] + [f'{k}={v}'.replace(' ', '') for k, v in TINY.items()] + [
         'train_dataloader.batch_size=3', 'train_cfg.max_iters=2',

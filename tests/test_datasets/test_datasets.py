@@ -1,4 +1,6 @@
+import os
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -6,6 +8,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 from mmseg.datasets import PascalVOCDataset
+from mmseg.registry import DATASETS
 from PIL import Image
 
 from mmseg_ext.datasets import CamVidDataset, check_datasets
@@ -20,6 +23,7 @@ def test_camvid_loading_maps_void_to_ignore():
         data_root=CAMVID_MINI,
         data_prefix=dict(img_path='train', seg_map_path='trainannot'),
         ann_file='train.txt',
+        img_suffix='.jpg',
         pipeline=PIPELINE)
     assert len(ds) == 60
     assert ds.metainfo['classes'][0] == 'Sky'
@@ -43,6 +47,7 @@ def test_camvid_class_subset_still_ignores_void():
         data_root=CAMVID_MINI,
         data_prefix=dict(img_path='val', seg_map_path='valannot'),
         ann_file='val.txt',
+        img_suffix='.jpg',
         metainfo=dict(classes=('Road', 'Car')),
         pipeline=PIPELINE)
     raw = np.array(Image.open(ds.get_data_info(0)['seg_map_path']))
@@ -90,10 +95,11 @@ def test_camvid_ignores_blank_lines_of_the_split_file(tmp_path):
         data_root=CAMVID_MINI,
         data_prefix=dict(img_path='val', seg_map_path='valannot'),
         ann_file=str(split),
+        img_suffix='.jpg',
         pipeline=PIPELINE)
     assert len(ds) == 3
     assert [osp.basename(ds.get_data_info(i)['img_path'])
-            for i in range(3)] == [n + '.png' for n in names]
+            for i in range(3)] == [n + '.jpg' for n in names]
 
 
 def test_blank_split_line_is_named_for_mmseg_datasets(tmp_path):
@@ -119,3 +125,46 @@ def test_blank_split_line_is_named_for_mmseg_datasets(tmp_path):
     assert str(e.value) == (f'train_dataloader.dataset.ann_file: line 3 of '
                             f'{split} is blank; remove it (it names no '
                             'image)')
+
+
+def test_embedded_camvid_holds_every_train_and_val_image():
+    """``data/camvid_mini``: all train / val images at 240x180 (JPEG, labels
+    PNG); ``train.txt`` / ``val.txt`` list a quick subset of them."""
+    for split, total, quick in (('train', 367, 60), ('val', 101, 24)):
+        every = open(osp.join(CAMVID_MINI, split + '_all.txt')).read().split()
+        picked = open(osp.join(CAMVID_MINI, split + '.txt')).read().split()
+        assert len(every) == len(set(every)) == total
+        assert len(picked) == len(set(picked)) == quick
+        assert set(picked) <= set(every)
+        for sub, suffix in ((split, '.jpg'), (split + 'annot', '.png')):
+            files = os.listdir(osp.join(CAMVID_MINI, sub))
+            assert sorted(files) == sorted(s + suffix for s in every), sub
+    img = Image.open(osp.join(CAMVID_MINI, 'val', picked[0] + '.jpg'))
+    label = Image.open(osp.join(CAMVID_MINI, 'valannot', picked[0] + '.png'))
+    assert img.format == 'JPEG' and img.size == label.size == (240, 180)
+    assert label.mode == 'L'
+
+
+def test_embedded_data_stays_within_10_mb():
+    total = sum(
+        osp.getsize(osp.join(folder, name))
+        for folder, _, names in os.walk(osp.join(REPO, 'data'))
+        for name in names)
+    assert total <= 10 * 2**20, f'{total / 2**20:.1f} MiB'
+
+
+def test_demo_uses_every_embedded_image():
+    """``make demo``'s config (the Makefile's ``DEMO_CFG``) trains on the 367
+    embedded train images and evaluates the 101 val images."""
+    make = open(osp.join(REPO, 'Makefile')).read()
+    path = re.search(r'^DEMO_CFG := (\S+)$', make, re.M).group(1)
+    cfg = Config.fromfile(osp.join(REPO, path))
+    init_default_scope('mmseg')
+    train, val = (
+        DATASETS.build(dict(cfg[key].dataset, data_root=CAMVID_MINI))
+        for key in ('train_dataloader', 'test_dataloader'))
+    assert (len(train), len(val)) == (367, 101)
+    crop_h, crop_w = cfg.crop_size
+    h, w = train[0]['inputs'].shape[1:]
+    assert h <= crop_h and w <= crop_w
+    assert val[0]['inputs'].shape == (3, 180, 240)

@@ -14,7 +14,7 @@ from mmengine.logging import MessageHub
 from mmengine.runner import Runner
 
 from mmseg_ext.engine import CheckInvalidLossHook, InvalidLossError
-from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
+from ..conftest import CAMVID_MINI, MINI_CFG, REPO
 
 TINY = {
     'model.backbone.stage_channels': (4, 8, 8, 16, 16),
@@ -42,7 +42,7 @@ def _one_thread():
 
 
 def _runner(tmp_path, max_iters=4, **opts):
-    cfg = Config.fromfile(DEMO_CFG)
+    cfg = Config.fromfile(MINI_CFG)
     cfg.merge_from_dict(dict(TINY, **opts))
     cfg.merge_from_dict({
         'train_cfg.max_iters': max_iters,
@@ -153,7 +153,7 @@ def test_train_tool_prints_one_line(tmp_path):
     opts = [f'{k}={v}'.replace(' ', '') for k, v in TINY.items()]
     res = subprocess.run(
         [
-            sys.executable, 'tools/train.py', DEMO_CFG, '--work-dir',
+            sys.executable, 'tools/train.py', MINI_CFG, '--work-dir',
             str(tmp_path), '--cfg-options'
         ] + opts + [
             'train_cfg.max_iters=3', 'param_scheduler.0.end=3',

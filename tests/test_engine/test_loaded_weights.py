@@ -18,7 +18,7 @@ from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
 from mmseg_ext.engine import CheckpointError, check_weights_fit
-from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
+from ..conftest import CAMVID_MINI, MINI_CFG, REPO
 
 TINY = {
     'model.backbone.stage_channels': (4, 8, 8, 16, 16),
@@ -38,7 +38,7 @@ TINY = {
 
 
 def _cfg(num_classes=11, **kwargs):
-    cfg = Config.fromfile(DEMO_CFG)
+    cfg = Config.fromfile(MINI_CFG)
     cfg.merge_from_dict(TINY)
     cfg.model.decode_head.num_classes = num_classes
     cfg.update(kwargs)
@@ -131,7 +131,7 @@ def test_test_tool_refuses_in_one_line(ckpt21, tmp_path):
     opts = [f'{k}={v}'.replace(' ', '') for k, v in TINY.items()]
     res = subprocess.run(
         [
-            sys.executable, 'tools/test.py', DEMO_CFG, ckpt21, '--work-dir',
+            sys.executable, 'tools/test.py', MINI_CFG, ckpt21, '--work-dir',
             str(tmp_path), '--cfg-options'
         ] + opts,
         cwd=REPO,

@@ -26,7 +26,7 @@ from mmseg.registry import HOOKS
 from mmseg_ext.engine import (AtomicLocalBackend, CheckpointError,
                               SafeCheckpointHook, check_checkpoint)
 from mmseg_ext.engine.fileio import TMP_SUFFIX
-from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
+from ..conftest import CAMVID_MINI, MINI_CFG, REPO
 
 TINY = {
     'model.backbone.stage_channels': (4, 8, 8, 16, 16),
@@ -135,7 +135,7 @@ def _run(work_dir,
          preflight=True,
          **kwargs):
     """Train as ``tools/train.py`` does, with or without its checks."""
-    cfg = Config.fromfile(DEMO_CFG)
+    cfg = Config.fromfile(MINI_CFG)
     cfg.merge_from_dict(TINY)
     cfg.merge_from_dict({
         'train_cfg.max_iters': max_iters,
@@ -275,7 +275,7 @@ def test_killed_during_a_checkpoint_write_then_resume(tmp_path):
         PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''),
         OMP_NUM_THREADS='1')
     args = [
-        'tools/train.py', DEMO_CFG, '--work-dir',
+        'tools/train.py', MINI_CFG, '--work-dir',
         str(tmp_path), '--cfg-options'
     ] + [f'{k}={v}'.replace(' ', '') for k, v in TINY.items()
          ] + ['train_cfg.max_iters=6', 'param_scheduler.0.end=6']

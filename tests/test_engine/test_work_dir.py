@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmseg_ext.engine import WorkDirError, check_work_dir, lock_work_dir
-from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
+from ..conftest import CAMVID_MINI, MINI_CFG, REPO
 
 TINY = {
     'model.backbone.stage_channels': (4, 8, 8, 16, 16),
@@ -48,7 +48,7 @@ def _train(work_dir, *args):
     opts = [f'{k}={v}'.replace(' ', '') for k, v in TINY.items()]
     return subprocess.run(
         [
-            sys.executable, 'tools/train.py', DEMO_CFG, '--work-dir',
+            sys.executable, 'tools/train.py', MINI_CFG, '--work-dir',
             str(work_dir)
         ] + list(args) + ['--cfg-options'] + opts,
         cwd=REPO,
@@ -137,7 +137,7 @@ def test_train_tool_reports_a_bad_work_dir_in_one_line(tmp_path):
 
 
 def test_full_disk_names_the_file_and_the_last_checkpoint(tmp_path):
-    cfg = Config.fromfile(DEMO_CFG)
+    cfg = Config.fromfile(MINI_CFG)
     cfg.merge_from_dict(TINY)
     cfg.merge_from_dict({
         'train_cfg.max_iters': 4,

@@ -14,7 +14,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from mmseg_ext.models import CRFEncoderDecoder, DenseCRF
-from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
+from ..conftest import CAMVID_MINI, MINI_CFG, REPO
 
 
 def _disk_scene(h=48, w=64, radius=12, pred_radius=16):
@@ -86,7 +86,7 @@ def test_crf_bad_settings():
 
 
 def _demo_model(crf=None, segmentor=None):
-    cfg = Config.fromfile(DEMO_CFG)
+    cfg = Config.fromfile(MINI_CFG)
     if segmentor is not None:
         cfg.model.type = segmentor
     cfg.model.backbone.stage_channels = (4, 8, 8, 16, 16)
@@ -101,7 +101,7 @@ def _demo_model(crf=None, segmentor=None):
 
 def _camvid_sample():
     """A real CamVid image through the demo config's test pipeline."""
-    img_path = sorted(glob.glob(osp.join(CAMVID_MINI, 'val', '*.png')))[0]
+    img_path = sorted(glob.glob(osp.join(CAMVID_MINI, 'val', '*.jpg')))[0]
     img = mmcv.imread(img_path)
     h, w = img.shape[:2]
     sample = SegDataSample()
@@ -119,7 +119,7 @@ def _camvid_sample():
 
 def test_segmentor_is_encoder_decoder_without_crf():
     assert issubclass(CRFEncoderDecoder, MODELS.get('EncoderDecoder'))
-    assert Config.fromfile(DEMO_CFG).model.type == 'CRFEncoderDecoder'
+    assert Config.fromfile(MINI_CFG).model.type == 'CRFEncoderDecoder'
     model = _demo_model()
     plain = _demo_model(segmentor='EncoderDecoder')
     assert type(plain) is MODELS.get('EncoderDecoder')
@@ -202,7 +202,7 @@ def random_checkpoint(tmp_path_factory):
     """Seeded random weights whose predictions are not one class."""
     init_default_scope('mmseg')
     torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(DEMO_CFG).model)
+    model = MODELS.build(Config.fromfile(MINI_CFG).model)
     model.init_weights()
     with torch.no_grad():
         pred = model.eval().test_step(_camvid_sample()[1])[0].pred_sem_seg
@@ -218,7 +218,7 @@ def _test_cli(checkpoint, work_dir, *options):
         'test_dataloader.persistent_workers=False'
     ] + list(options)
     args = [
-        sys.executable, 'tools/test.py', DEMO_CFG, checkpoint, '--work-dir',
+        sys.executable, 'tools/test.py', MINI_CFG, checkpoint, '--work-dir',
         str(work_dir), '--out',
         str(work_dir / 'pred'), '--cfg-options'
     ] + opts
@@ -245,7 +245,7 @@ def test_crf_from_tools_test_cli(random_checkpoint, tmp_path):
         changed += int((a != b).any())
     assert changed > 0
     # the CLI's CRF is the model's: same prediction in process
-    model = MODELS.build(Config.fromfile(DEMO_CFG).model).eval()
+    model = MODELS.build(Config.fromfile(MINI_CFG).model).eval()
     model.load_state_dict(torch.load(random_checkpoint)['state_dict'])
     model.test_cfg.crf = dict(iterations=2, theta_alpha=40)
     img, data = _camvid_sample()

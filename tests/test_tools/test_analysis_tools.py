@@ -132,8 +132,11 @@ def test_mmseg_confusion_matrix_works(tmp_path, monkeypatch):
     the predictions gives the identity."""
     pred = tmp_path / 'pred'
     pred.mkdir()
-    for name in sorted(os.listdir(osp.join(CAMVID_MINI, 'valannot')))[:3]:
-        shutil.copy(osp.join(CAMVID_MINI, 'valannot', name), pred / name)
+    names = open(osp.join(CAMVID_MINI, 'val.txt')).read().split()[:3]
+    for name in names:
+        shutil.copy(
+            osp.join(CAMVID_MINI, 'valannot', name + '.png'),
+            pred / (name + '.png'))
     tool_path = osp.join(
         osp.dirname(mmseg.__file__), '.mim', 'tools', 'analysis_tools',
         'confusion_matrix.py')

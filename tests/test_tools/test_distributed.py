@@ -38,7 +38,7 @@ import sys
 import pytest
 import torch
 
-from ..conftest import CAMVID_MINI, DEMO_CFG, REPO
+from ..conftest import CAMVID_MINI, MINI_CFG, REPO
 
 ITERS = 6
 
@@ -70,7 +70,7 @@ class RankDumpHook(Hook):
 '''
 
 CONFIG = f'''
-_base_ = {DEMO_CFG!r}
+_base_ = {MINI_CFG!r}
 custom_imports = dict(
     imports=['mmseg_ext', 'rank_dump'], allow_failed_imports=False)
 model = dict(

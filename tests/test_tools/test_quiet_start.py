@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from ..conftest import DEMO_CFG, REPO
+from ..conftest import MINI_CFG, REPO
 
 
 @pytest.mark.slow
@@ -19,7 +19,7 @@ def test_tools_print_no_pkg_resources_warnings(tmp_path):
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
     env.pop('PYTHONWARNINGS', None)
     res = subprocess.run([
-        sys.executable, 'tools/test.py', DEMO_CFG, missing, '--work-dir',
+        sys.executable, 'tools/test.py', MINI_CFG, missing, '--work-dir',
         str(tmp_path)
     ],
                          cwd=REPO,

@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from ..conftest import DEMO_CFG, REPO
+from ..conftest import MINI_CFG, REPO
 
 # every test reads the run that the module fixture trains in a subprocess
 pytestmark = pytest.mark.slow
@@ -56,7 +56,7 @@ def trained(tmp_path_factory):
         'default_hooks.checkpoint.max_keep_ckpts=10'
     ]
     args = [
-        'tools/train.py', DEMO_CFG, '--work-dir', work_dir, '--cfg-options'
+        'tools/train.py', MINI_CFG, '--work-dir', work_dir, '--cfg-options'
     ] + opts
     proc = subprocess.Popen(
         [sys.executable] + args,
@@ -120,7 +120,7 @@ def test_test_tool_and_load_from(trained, tmp_path):
     ckpt = osp.join(work_dir, 'iter_30.pth')
     show_dir = str(tmp_path / 'show')
     res = _run([
-        'tools/test.py', DEMO_CFG, ckpt, '--work-dir',
+        'tools/test.py', MINI_CFG, ckpt, '--work-dir',
         str(tmp_path), '--show-dir', show_dir, '--cfg-options'
     ] + FAST)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -132,7 +132,7 @@ def test_test_tool_and_load_from(trained, tmp_path):
     assert len(pngs) == 24
     # load_from: fine-tune from the checkpoint
     res = _run([
-        'tools/train.py', DEMO_CFG, '--work-dir',
+        'tools/train.py', MINI_CFG, '--work-dir',
         str(tmp_path / 'ft'), '--cfg-options'
     ] + FAST + [
         f'load_from={ckpt}', 'train_cfg.max_iters=1',
@@ -146,9 +146,9 @@ def test_inferencer_loads_checkpoint(trained):
     from mmseg.apis import MMSegInferencer
     work_dir, _, _ = trained
     inferencer = MMSegInferencer(
-        model=DEMO_CFG,
+        model=MINI_CFG,
         weights=osp.join(work_dir, 'iter_30.pth'),
         device='cpu')
-    img = osp.join(REPO, 'data', 'camvid_mini', 'val', '0016E5_07959.png')
+    img = osp.join(REPO, 'data', 'camvid_mini', 'val', '0016E5_07959.jpg')
     result = inferencer(img, return_datasamples=True)
     assert result.pred_sem_seg.shape == (180, 240)

@@ -1,7 +1,10 @@
-# CamVid at 240x180 for CPU runs: the embedded subset data/camvid_mini (60
-# train / 24 val images, already 240x180). The pipelines bring any CamVid
-# image to 240x180, so pointing data_root at full CamVid (480x360) trains and
-# evaluates on its 367 / 101 images at that size.
+# CamVid at 240x180 for CPU runs: the embedded copy data/camvid_mini (all
+# 367 train / 101 val images at 240x180, JPEG images and PNG labels), of which
+# train.txt / val.txt list 60 / 24 for quick runs and tests (train_all.txt /
+# val_all.txt list all: camvid-small_180x240.py). The pipelines bring any
+# CamVid image to 240x180, so pointing data_root at full CamVid (480x360, PNG:
+# also set each dataset's img_suffix='.png') trains and evaluates on its
+# 367 / 101 images at that size.
 _base_ = './camvid.py'
 data_root = 'data/camvid_mini'
 crop_size = (180, 240)
@@ -48,7 +51,10 @@ tta_pipeline = [
 train_dataloader = dict(
     batch_size=4,
     num_workers=2,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    dataset=dict(
+        data_root=data_root, img_suffix='.jpg', pipeline=train_pipeline))
 val_dataloader = dict(
-    num_workers=2, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    num_workers=2,
+    dataset=dict(
+        data_root=data_root, img_suffix='.jpg', pipeline=test_pipeline))
 test_dataloader = val_dataloader

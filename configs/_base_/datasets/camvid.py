@@ -88,3 +88,16 @@ balanced_loss = dict(
         6.2478, 7.3614
     ],
     reduction='none')
+# The square root of SegNet's median-frequency weights, for the CPU recipes:
+# full weights (up to 68x between classes) make a model trained for minutes
+# paint the rarest classes over common ones (configs/segnet/README.md, class
+# balancing)
+sqrt_balanced_loss = dict(
+    type='CrossEntropyLoss',
+    use_sigmoid=False,
+    loss_weight=1.0,
+    class_weight=[
+        0.5094, 0.4273, 2.1364, 0.3764, 0.9514, 0.6185, 3.1056, 1.3571, 0.826,
+        2.4996, 2.7132
+    ],
+    reduction='none')
