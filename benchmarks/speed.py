@@ -66,6 +66,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
@@ -465,7 +466,8 @@ class Contenders:
     # the timed calls -------------------------------------------------
     def infer_ours(self, model=None):
         with torch.no_grad():
-            return (model or self.ours).predict(self.inputs, self.samples)
+            model = self.ours if model is None else model
+            return model.predict(self.inputs, self.samples)
 
     def infer_fast(self):
         return self.infer_ours(self.fast)
@@ -489,7 +491,8 @@ class Contenders:
         self.ours.train()
         log_vars = self.ours.train_step(self.train_data, self.optim_wrapper)
         self.ours.eval()
-        return float(log_vars['loss'])
+        loss = log_vars['loss']
+        return float(loss.detach() if torch.is_tensor(loss) else loss)
 
     def train_plain(self):
         self.plain.train()
@@ -519,10 +522,43 @@ def count_gflop(model: nn.Module, inputs: torch.Tensor) -> float:
     """GFLOP (2 x multiply-adds, mmengine's counter) of ``model(inputs)``
     per image, as ``tools/analysis_tools/get_flops.py`` counts."""
     from mmengine.analysis import get_model_complexity_info
-    with quiet(), torch.no_grad():
+    with quiet(), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the tracer's
         out = get_model_complexity_info(
             model, inputs=(inputs, ), show_table=False, show_arch=False)
     return 2 * out['flops'] / inputs.shape[0] / 1e9
+
+
+def conv_gflop(model: nn.Module, run: Callable[[], object]) -> float:
+    """GFLOP (2 x multiply-adds) of the convolutions and deconvolutions
+    that ``run()`` calls in ``model``, per image, counted analytically."""
+    macs = []
+
+    def count(module, inputs, output):
+        k = module.weight[0, 0].numel() * module.in_channels // module.groups
+        if isinstance(module, nn.ConvTranspose2d):  # per input element
+            k = k * module.out_channels // module.in_channels
+            macs.append(inputs[0].numel() * k)
+        else:  # per output element
+            macs.append(output.numel() * k)
+
+    hooks = [
+        m.register_forward_hook(count) for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+    ]
+    try:
+        with torch.no_grad():
+            out = run()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    batch = out.shape[0] if isinstance(out, torch.Tensor) else 1
+    return 2 * sum(macs) / batch / 1e9
+
+
+def _sig(x: float) -> float:
+    """``x`` to 4 significant digits."""
+    return float(f'{x:.4g}')
 
 
 def summary(times: Sequence[float]) -> dict:
@@ -649,7 +685,7 @@ def bench_family(family: str, args, threads: int, gemm: List[float],
         family=family,
         config=osp.join('configs', FAMILIES[family][0]),
         plain=f'benchmarks/plain_models.py:{FAMILIES[family][1]}',
-        params_m=round(sum(p.numel() for p in con.ours.parameters()) / 1e6, 2))
+        params_m=_sig(sum(p.numel() for p in con.ours.parameters()) / 1e6))
 
     # fidelity first: the same weights must give the same logits
     randomize_(con.ours)
@@ -663,12 +699,12 @@ def bench_family(family: str, args, threads: int, gemm: List[float],
         raise SystemExit(f'{family}: ours and the plain reference differ '
                          f'({check}); not timing them')
 
-    record['gflop_per_image'] = round(count_gflop(con.ours, con.inputs), 2)
-    try:  # a check of the count; the tracer may fail on plain code
-        record['gflop_per_image_plain'] = round(
-            count_gflop(con.plain, con.inputs), 2)
-    except Exception as e:  # noqa: B902
-        record['gflop_per_image_plain'] = f'not counted: {e}'.split('\n')[0]
+    record['gflop_per_image'] = _sig(count_gflop(con.ours, con.inputs))
+    # a check of the count: the convolutions alone, counted by hand
+    record['conv_gflop_ours'] = _sig(
+        conv_gflop(con.ours, lambda: con.ours(con.inputs, mode='tensor')))
+    record['conv_gflop_plain'] = _sig(
+        conv_gflop(con.plain, lambda: con.plain(con.inputs)))
 
     calls = dict(ours=con.infer_ours, plain=con.infer_plain)
     if args.fast:
@@ -724,7 +760,7 @@ def bench_family(family: str, args, threads: int, gemm: List[float],
         entry = summary(times)
         rate = record['gflop_per_image'] * INFER_BATCH / min(times)
         entry.update(
-            gflops=round(rate, 1), pct_gemm=round(100 * rate / family_gemm, 1))
+            gflops=_sig(rate), pct_gemm=round(100 * rate / family_gemm, 1))
         record['infer'][name] = entry
     record['train'] = {name: summary(t) for name, t in train.items()}
     for name, loss in losses.items():

@@ -149,8 +149,9 @@ def test_speed_main_end_to_end(tmp_path):
     assert family['fidelity']['ok']
     assert family['fidelity']['label_mismatch'] == 0
     assert family['gflop_per_image'] > 0
-    assert family['gflop_per_image'] == pytest.approx(
-        family['gflop_per_image_plain'], rel=0.01)
+    assert family['conv_gflop_ours'] == family['conv_gflop_plain'] > 0
+    # mmengine's count adds BN, pooling and the like to the convolutions
+    assert 1 <= family['gflop_per_image'] / family['conv_gflop_ours'] < 1.2
     for task in ('infer', 'train'):
         for variant in ('ours', 'plain'):
             entry = family[task][variant]
