@@ -882,7 +882,7 @@ def to_markdown(result: dict) -> str:
     for r in result['families']:
         inf, ratio, mem = r['infer'], r['infer_ratio'], r['memory']
         row = [
-            r['family'], f'{r["gflop_per_image"]:.1f}',
+            r['family'], f'{r["gflop_per_image"]:.4g}',
             _ms(inf['ours']),
             _ms(inf['plain']), f'{ratio["ours"]:.2f}'
         ]
