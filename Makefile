@@ -3,6 +3,11 @@
 #   make test   run the test suite (make test-fast: without the slow tests
 #               that start tools, demos or torchrun in subprocesses)
 #   make lint   flake8, isort and yapf checks (make format applies isort/yapf)
+#   make bench  each model against the same layers in plain PyTorch, written
+#               to benchmarks/results/speed.{md,json} (options: BENCH_ARGS=
+#               "--families segnet --size 512 512"; python
+#               benchmarks/speed.py -h), and the data pipeline's share of
+#               the CPU recipes' training step (work_dirs/camvid_cpu)
 # Re-running skips what is installed. GPU users: see README ("GPU install").
 
 PYTHON ?= python3
@@ -14,8 +19,9 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_CFG := configs/demo/fcn8s_vgg16-bn-w16_1xb8-1k_camvid-small-180x240.py
 DEMO_DIR := work_dirs/demo
 LINT_PATHS := mmseg_ext configs tools tests demo benchmarks setup.py
+BENCH_ARGS ?=
 
-.PHONY: install demo test test-fast lint format clean-venv
+.PHONY: install demo test test-fast lint format bench clean-venv
 
 install: $(STAMP)
 
@@ -45,6 +51,13 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests -m "not slow"
+
+bench: $(STAMP)
+	$(PY) benchmarks/speed.py --out benchmarks/results/speed $(BENCH_ARGS)
+	@if [ -d work_dirs/camvid_cpu ]; then \
+		$(PY) benchmarks/data_time.py --work-root work_dirs/camvid_cpu \
+			--out benchmarks/results/data_time.md; \
+	else echo "no work_dirs/camvid_cpu: data_time report skipped"; fi
 
 lint: $(STAMP)
 	$(PY) -m flake8 $(LINT_PATHS)

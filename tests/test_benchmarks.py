@@ -1,0 +1,209 @@
+"""benchmarks/speed.py and benchmarks/data_time.py, at tiny widths.
+
+Nothing here is timed or asserts a speed: these are the fidelity checks the
+benchmark relies on (the plain references compute what our models compute,
+in inference and in a training step) and end-to-end runs of the scripts.
+"""
+import ast
+import importlib.util
+import json
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+from .conftest import REPO
+
+WIDTHS, FC = (4, 8, 8, 16, 16), 12
+SIZE = (45, 61)  # odd at every stride: ceil-mode pooling and crops matter
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(
+        f'_test_{name}', osp.join(REPO, 'benchmarks', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+speed = _load('speed')
+data_time = _load('data_time')
+FAMILIES = sorted(speed.FAMILIES)
+
+
+def _pair(family, size=SIZE, **backbone):
+    """Ours (random weights) and the plain reference with them copied."""
+    cfg = speed.load_cfg(family, size, WIDTHS, FC)
+    cfg.model.backbone.update(backbone)
+    con = speed.Contenders(family, cfg, size)
+    speed.randomize_(con.ours, seed=1)
+    speed.copy_weights(con.ours, con.plain, con.inputs)
+    return con
+
+
+def test_plain_models_use_torch_only():
+    path = osp.join(REPO, 'benchmarks', 'plain_models.py')
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    roots = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots |= {a.name.split('.')[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            roots.add(node.module.split('.')[0])
+    assert roots == {'torch', 'typing'}
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_plain_reference_matches(family):
+    con = _pair(family)
+    check = speed.compare_logits(con.ours, con.plain, con.inputs)
+    assert check['ok'], check
+    # every layer matters: the logits are far from a constant map
+    with torch.no_grad():
+        logits = con.plain(con.inputs)
+    assert logits.std() > 1e-2 * logits.abs().max()
+    labels = con.infer_ours()[0].pred_sem_seg.data[0]
+    assert labels.shape == SIZE
+    assert torch.equal(labels, con.infer_plain()[0])
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_plain_training_step_matches(family):
+    """One SGD step of each gives the same loss and the same weights
+    (dropout off, as it draws random masks)."""
+    con = _pair(family, fc_dropout=0.)
+    con.setup_training()
+    loss_ours, loss_plain = con.train_ours(), con.train_plain()
+    assert loss_ours == pytest.approx(loss_plain, rel=1e-5)
+    before = con.plain.state_dict()
+    speed.copy_weights(con.ours, con.plain, con.inputs)  # ours -> plain
+    for name, tensor in con.plain.state_dict().items():
+        torch.testing.assert_close(
+            tensor, before[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_fidelity_check_fails_on_a_different_layer():
+    # a padding that differs: the layer check names the layer
+    con = _pair('dilatednet')
+    con.plain.context[0].padding = (2, 2)  # a 3x3 conv keeping the size
+    with pytest.raises(ValueError, match='layer .* differs'):
+        speed.copy_weights(con.ours, con.plain, con.inputs)
+    # a pooling that differs (no weights): the logits tell
+    con = _pair('segnet')
+    con.plain.pool.ceil_mode = False
+    assert not speed.compare_logits(con.ours, con.plain, con.inputs)['ok']
+    # a missing layer
+    con = _pair('unet')
+    con.plain.decoder[0] = con.plain.decoder[0][:3]
+    with pytest.raises(ValueError, match='conv/BN layers'):
+        speed.copy_weights(con.ours, con.plain, con.inputs)
+
+
+def test_randomize_changes_every_layer():
+    cfg = speed.load_cfg('fcn8s', SIZE, WIDTHS, FC)
+    model = speed.build_ours(cfg)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    speed.randomize_(model)
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point():
+            assert not torch.equal(tensor, before[name]), name
+
+
+def test_fast_option_needs_support(tmp_path):
+    cfg = speed.load_cfg('segnet', SIZE)
+    argv = [
+        '--families', 'segnet', '--rounds', '1', '--size', '45', '61',
+        '--widths', *map(str, WIDTHS), '--threads', '1', '--no-memory',
+        '--no-onnx', '--fast', '--out',
+        str(tmp_path / 'speed')
+    ]
+    if not speed.fast_supported(cfg):
+        with pytest.raises(SystemExit, match='test_cfg.fast'):
+            speed.main(argv)
+        return
+    result = speed.main(argv)
+    family = result['families'][0]
+    assert family['fidelity_fast']['ok']
+    assert 'ours_fast' in family['infer']
+
+
+@pytest.mark.slow
+def test_speed_main_end_to_end(tmp_path):
+    out = tmp_path / 'results' / 'speed'
+    result = speed.main([
+        '--families', 'segnet', '--rounds', '1', '--size', '45', '61',
+        '--widths', *map(str, WIDTHS), '--fc-channels',
+        str(FC), '--threads', '1', '--out',
+        str(out)
+    ])
+    with open(f'{out}.json') as f:
+        saved = json.load(f)
+    assert saved == json.loads(json.dumps(result))
+    assert saved['machine']['threads'] == 1
+    assert saved['settings']['size'] == [45, 61]
+    assert saved['gemm_gflops'] > 0
+    (family, ) = saved['families']
+    assert family['family'] == 'segnet'
+    assert family['fidelity']['ok']
+    assert family['fidelity']['label_mismatch'] == 0
+    assert family['gflop_per_image'] > 0
+    assert family['conv_gflop_ours'] == family['conv_gflop_plain'] > 0
+    # mmengine's count adds BN, pooling and the like to the convolutions
+    assert 1 <= family['gflop_per_image'] / family['conv_gflop_ours'] < 1.2
+    for task in ('infer', 'train'):
+        for variant in ('ours', 'plain'):
+            entry = family[task][variant]
+            assert len(entry['times_ms']) == 1
+            assert entry['min_ms'] == entry['median_ms'] > 0
+            memory = family['memory'][task][variant]
+            assert memory['peak_mb'] >= memory['delta_mb'] >= 0, memory
+    if importlib.util.find_spec('onnxruntime'):
+        assert family['onnxruntime']['max_abs_diff'] < 1e-3
+        assert family['infer']['onnxruntime']['min_ms'] > 0
+    else:
+        assert 'skipped' in family['onnxruntime']
+    with open(f'{out}.md') as f:
+        markdown = f.read()
+    assert '| segnet | ' in markdown
+    assert 'python benchmarks/speed.py --families segnet' in markdown
+
+
+def _scalars(root, config, records):
+    path = osp.join(root, config, 'seed0', '20250101_000000', 'vis_data')
+    os.makedirs(path)
+    with open(osp.join(path, 'scalars.json'), 'w') as f:
+        for record in records:
+            f.write(json.dumps(record) + '\n')
+
+
+def test_data_time_report(tmp_path, capsys):
+    root = str(tmp_path)
+    # windows of 10 iterations: (10 * 0.1 + 10 * 0.3) / (10 + 10) = 20%;
+    # the validation record (no `iter`) is left out
+    _scalars(root, 'slow_loader', [
+        dict(lr=0.01, data_time=0.1, time=1.0, loss=1., iter=10, step=10),
+        dict(lr=0.01, data_time=0.3, time=1.0, loss=1., iter=20, step=20),
+        dict(mIoU=50., data_time=5.0, time=6.0, step=20),
+    ])
+    # 10 x 0.02 + 30 x 0.04 over 10 x 1 + 30 x 1: 3.5%
+    _scalars(root, 'fast_loader', [
+        dict(data_time=0.02, time=1.0, iter=10),
+        dict(data_time=0.04, time=1.0, iter=40),
+    ])
+    rows = {r['config']: r for r in data_time.main(['--work-root', root])}
+    assert rows['slow_loader']['share'] == pytest.approx(0.2)
+    assert rows['slow_loader']['iters'] == 20
+    assert rows['fast_loader']['share'] == pytest.approx(0.035)
+    out = capsys.readouterr().out
+    assert 'slow_loader (seed0, 20250101_000000): the data pipeline takes ' \
+        '20.0% of the training step, more than 10%' in out
+    assert 'fast_loader (' not in out
+    report = tmp_path / 'report.md'
+    data_time.main(
+        ['--work-root', root, '--threshold', '0.5', '--out',
+         str(report)])
+    assert 'at most 50%' in report.read_text()
+    with pytest.raises(SystemExit, match='no training logs'):
+        data_time.main(['--work-root', str(tmp_path / 'none')])
