@@ -253,8 +253,8 @@ def run_trial(trial: Dict, samples, pool, class_names, ignore_index):
     return trial
 
 
-def _fmt(value) -> str:
-    return '-' if value is None else f'{value:g}'
+def _fmt(value, spec: str = 'g') -> str:
+    return '-' if value is None else format(value, spec)
 
 
 def print_table(trials: List[Dict], top: int) -> None:
@@ -383,9 +383,11 @@ def main(argv=None):
     best = max(trials[1:], key=lambda t: t['mIoU'])
     per_class = PrettyTable(['class', 'no CRF', best['name']])
     for name in class_names:
-        per_class.add_row(
-            [name, _fmt(no_crf['IoU'][name]),
-             _fmt(best['IoU'][name])])
+        per_class.add_row([
+            name,
+            _fmt(no_crf['IoU'][name], '.2f'),
+            _fmt(best['IoU'][name], '.2f')
+        ])
     print(per_class.get_string())
     if best['mIoU'] <= no_crf['mIoU']:
         print(f'No CRF setting beats the network alone on these images '
