@@ -9,12 +9,17 @@ come from the work_dirs, never by hand::
     python benchmarks/camvid_cpu.py run CONFIG [CONFIG ...] --seeds 0 1
     # collect only: the last validation of every run under WORK_ROOT
     python benchmarks/camvid_cpu.py collect
+    # only rewrite the metafiles' results from the JSON
+    python benchmarks/camvid_cpu.py metafiles
 
 ``collect`` writes ``benchmarks/results/camvid_cpu.json`` (a list of
 records with ``config``, ``seed``, ``iters``, ``wall_s``, ``mIoU``,
-``aAcc`` and ``per_class``, IoU by class name) and prints a markdown table
-for the README. The configs read CamVid from ``data/camvid`` (mmseg's
-layout); ``--data-root`` links another folder there.
+``aAcc`` and ``per_class``, IoU by class name), prints a markdown table
+for the README, and rewrites the ``Results`` of each recorded config in its
+folder's ``metafile.yaml`` (mim's model index): CamVid mIoU and aAcc, the
+mean over the config's runs, with a comment naming the seeds. Nothing else
+in the metafiles changes. The configs read CamVid from ``data/camvid``
+(mmseg's layout); ``--data-root`` links another folder there.
 """
 import argparse
 import glob
@@ -25,12 +30,15 @@ import re
 import subprocess
 import sys
 import time
+from typing import Dict, List
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RUN_FILE = 'benchmark_run.json'  # written beside the logs of each run
 # a row of mmseg's per-class table: | class | IoU | Acc |
 TABLE_ROW = re.compile(r'^\|\s*(\S[^|]*?)\s*'
                        r'\|\s*([\d.]+|nan)\s*\|\s*([\d.]+|nan)\s*\|$')
+#: marks the metafile results this script writes (and may remove)
+WRITTEN_BY = 'written by benchmarks/camvid_cpu.py'
 
 
 def parse_args():
@@ -43,8 +51,11 @@ def parse_args():
         '--data-root',
         help='CamVid folder (SegNet layout) to link as data/camvid')
     run.add_argument('--cfg-options', nargs='+', default=[])
+    metafiles = sub.add_parser(
+        'metafiles', help='rewrite the metafiles\' results from --out')
     for p in (run, sub.add_parser('collect', help='collect results only')):
         p.add_argument('--work-root', default='work_dirs/camvid_cpu')
+    for p in (run, sub.choices['collect'], metafiles):
         p.add_argument(
             '--out',
             default=osp.join(REPO, 'benchmarks/results/camvid_cpu.json'))
@@ -155,11 +166,98 @@ def collect(work_root: str, out: str) -> list:
         for name in runs[0]['per_class']:
             print(f'| {name} | ' + ' | '.join(f"{r['per_class'][name]:.2f}"
                                               for r in runs) + ' |')
+    for path in write_metafiles(records):
+        print(f'results -> {osp.relpath(path, REPO)}')
     return records
+
+
+def results_lines(runs: List[dict]) -> List[str]:
+    """The ``Results`` of a metafile entry: the mean over ``runs``."""
+    seeds = ', '.join(str(r['seed']) for r in runs)
+    what = f'mean of seeds {seeds}' if len(runs) > 1 else f'seed {seeds}'
+    lines = ['  Results:', f'    # {WRITTEN_BY}: {what}']
+    lines += ['    Task: Semantic Segmentation', '    Dataset: CamVid']
+    lines += ['    Metrics:']
+    for metric in ('mIoU', 'aAcc'):
+        mean = sum(r[metric] for r in runs) / len(runs)
+        lines.append(f'      {metric}: {round(mean, 2)}')
+    return lines
+
+
+def update_metafile(text: str, runs: Dict[str, List[dict]]) -> str:
+    """``text`` of a metafile with the results of ``runs`` (by config).
+
+    An entry whose ``Config`` has runs gets :func:`results_lines` in place
+    of its ``Results`` (or after its ``In Collection``); results this
+    script wrote for a config without runs are removed; other lines stay.
+    """
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith('- Name:')]
+    models = lines.index('Models:')
+    starts = [i for i in starts if i > models] + [len(lines)]
+    out = lines[:starts[0]]
+    for start, end in zip(starts, starts[1:]):
+        entry = lines[start:end]
+        config = next((line.split(':', 1)[1].strip()
+                       for line in entry if line.startswith('  Config:')),
+                      None)
+        old = next((i for i, line in enumerate(entry) if line == '  Results:'),
+                   None)
+        if old is not None:
+            stop = old + 1
+            while stop < len(entry) and entry[stop].startswith('    '):
+                stop += 1
+            written = any(WRITTEN_BY in line for line in entry[old:stop])
+            if config in runs or written:
+                del entry[old:stop]
+            else:
+                old = None  # results of another source: keep them
+        if config in runs:
+            at = old if old is not None else next(
+                (i + 1 for i, line in enumerate(entry)
+                 if line.startswith('  In Collection:')), 1)
+            entry[at:at] = results_lines(runs[config])
+        out += entry
+    return '\n'.join(out) + '\n'
+
+
+def write_metafiles(records: List[dict], repo: str = REPO) -> List[str]:
+    """Rewrite the results of ``configs/*/metafile.yaml`` from ``records``.
+
+    Returns:
+        list[str]: The metafiles that changed.
+    """
+    runs = {}
+    for record in records:
+        runs.setdefault(record['config'], []).append(record)
+    texts = {}
+    for path in sorted(
+            glob.glob(osp.join(repo, 'configs', '*', 'metafile.yaml'))):
+        with open(path) as f:
+            texts[path] = f.read()
+    listed = set(
+        re.findall(r'^  Config: (\S+)$', ''.join(texts.values()), re.M))
+    unlisted = sorted(set(runs) - listed)
+    if unlisted:
+        raise SystemExit(f'{unlisted[0]} has results in the records but no '
+                         'entry in its folder\'s metafile.yaml; add one')
+    changed = []
+    for path, text in texts.items():
+        new = update_metafile(text, runs)
+        if new != text:
+            with open(path, 'w') as f:
+                f.write(new)
+            changed.append(path)
+    return changed
 
 
 def main():
     args = parse_args()
+    if args.command == 'metafiles':
+        with open(args.out) as f:
+            for path in write_metafiles(json.load(f)):
+                print(f'results -> {osp.relpath(path, REPO)}')
+        return
     if args.command == 'run':
         if args.data_root:
             link_data_root(args.data_root)

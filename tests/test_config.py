@@ -4,12 +4,11 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from .conftest import REPO
+from .conftest import REPO, load_config
 
 CONFIGS = sorted(
     p for p in glob.glob(
@@ -20,7 +19,7 @@ CONFIGS = sorted(
 @pytest.mark.parametrize(
     'path', CONFIGS, ids=lambda p: osp.relpath(p, osp.join(REPO, 'configs')))
 def test_config_builds(path):
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
                 'optim_wrapper', 'param_scheduler', 'train_cfg'):
         assert key in cfg, key
@@ -47,7 +46,7 @@ def _samples(n, h, w, num_classes):
     ids=lambda p: osp.basename(p))
 def test_config_model_modes(path):
     """loss / predict / tensor on a 1x3x97x123 input, narrowed widths."""
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     if cfg.model.backbone.type == 'VGG':
         num_stages = len(cfg.model.backbone.get('stage_channels', range(5)))
         cfg.model.backbone.stage_channels = (4, 8, 8, 16, 16)[:num_stages]

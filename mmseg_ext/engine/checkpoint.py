@@ -14,7 +14,10 @@ or dangerous one. :func:`register_checkpoint_loader` (also called by the
 package) gives every local checkpoint that MMEngine loads (``load_from``,
 ``--resume``, ``init_model``, ``MMSegInferencer``) the same one-line errors,
 through MMEngine's checkpoint loader registry. :func:`check_weights_fit`
-refuses a checkpoint whose weights do not fit the model.
+refuses a checkpoint whose weights do not fit the model; the runner calls it
+through :class:`~mmseg_ext.engine.CheckLoadedWeightsHook`, and a model built
+with :class:`WeightsFitMixin` calls it itself when MMEngine loads all of its
+weights outside the runner (``init_model``, ``MMSegInferencer``).
 
 A history buffer also pickles its statistics methods. Pickle protocol 2
 (``torch.save``'s default) writes ``HistoryBuffer.min`` as
@@ -22,15 +25,17 @@ A history buffer also pickles its statistics methods. Pickle protocol 2
 open the sandbox, so that name maps to :func:`_history_buffer_getattr`,
 which resolves only those methods.
 """
+import logging
 import os.path as osp
 import pickle
 import re
+import weakref
 from typing import Any, List, Mapping, Optional
 
 import numpy as np
 import torch
 import torch.nn as nn
-from mmengine.logging import HistoryBuffer
+from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.runner.checkpoint import \
     load_from_local as _mmengine_load_from_local
@@ -38,6 +43,10 @@ from mmengine.runner.checkpoint import \
 from .errors import CheckpointError
 
 _GLOBAL = re.compile(r'GLOBAL (\S+)')
+#: How a config asks the runner to load only the weights that fit.
+RUNNER_OPT_OUT = 'load_partial=True (--cfg-options load_partial=True)'
+#: The file :func:`load_from_local` read last, and one of its weights.
+_last_read = {'path': None, 'weight': lambda: None}
 
 
 class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
@@ -119,13 +128,41 @@ def load_from_local(filename: str, map_location=None) -> Any:
         dict: The loaded checkpoint.
     """
     try:
-        return _mmengine_load_from_local(filename, map_location)
+        checkpoint = _mmengine_load_from_local(filename, map_location)
     except FileNotFoundError:
         raise CheckpointError(
             f'checkpoint {filename} does not exist') from None
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError,
             OSError) as e:
         raise _load_error(filename, e) from None
+    weight = _first_tensor(checkpoint)
+    _last_read.update(
+        path=filename,
+        weight=weakref.ref(weight) if weight is not None else lambda: None)
+    return checkpoint
+
+
+def _first_tensor(checkpoint: Any) -> Optional[torch.Tensor]:
+    state = checkpoint.get('state_dict', checkpoint) if isinstance(
+        checkpoint, Mapping) else {}
+    state = state if isinstance(state, Mapping) else {}
+    return next((v for v in state.values() if isinstance(v, torch.Tensor)),
+                None)
+
+
+def loaded_from(state_dict: Mapping) -> Optional[str]:
+    """The local file :func:`load_from_local` read ``state_dict`` from.
+
+    MMEngine hands a model a renamed copy of the checkpoint's weights, but
+    the same tensors: the file is found by identity, so weights made in
+    memory or read otherwise give None.
+    """
+    weight = _last_read['weight']()
+    if weight is None:
+        return None
+    if any(v is weight for v in state_dict.values()):
+        return _last_read['path']
+    return None
 
 
 def _load_error(path: str, error: Exception) -> CheckpointError:
@@ -183,7 +220,8 @@ def verify_checkpoint(path: str) -> None:
 def check_weights_fit(model: nn.Module,
                       state_dict: Mapping,
                       source: str,
-                      partial: bool = False) -> Optional[str]:
+                      partial: bool = False,
+                      opt_out: str = RUNNER_OPT_OUT) -> Optional[str]:
     """Refuse weights that would leave part of ``model`` uninitialised.
 
     MMEngine loads checkpoints with ``strict=False``: a weight the
@@ -201,6 +239,9 @@ def check_weights_fit(model: nn.Module,
         source (str): The checkpoint, for the message.
         partial (bool): Load what fits: return the message (for a warning)
             instead of raising. Defaults to False.
+        opt_out (str): The setting that turns ``partial`` on, for the
+            message. Defaults to the config's ``load_partial=True``
+            (:data:`RUNNER_OPT_OUT`).
 
     Returns:
         str or None: What does not fit, when ``partial`` is True.
@@ -231,8 +272,69 @@ def check_weights_fit(model: nn.Module,
     if partial:
         return message
     raise CheckpointError(
-        f'{message}; to load only the weights that fit, set '
-        'load_partial=True (--cfg-options load_partial=True)')
+        f'{message}; to load only the weights that fit, set {opt_out}')
+
+
+class WeightsFitMixin:
+    """Check a model's weights when MMEngine loads all of them.
+
+    ``init_model`` and ``MMSegInferencer`` load a checkpoint outside the
+    runner, with MMEngine's ``load_state_dict`` (``strict=False``), so
+    :class:`~mmseg_ext.engine.CheckLoadedWeightsHook` never sees it. A model
+    class that lists this mixin before its base (``class
+    CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder)``) refuses such
+    weights itself with :func:`check_weights_fit`'s error whenever all of
+    its weights are loaded (the model at the root of the load; as a
+    submodule, e.g. of an EMA copy, it is not checked).
+
+    Not checked twice: the runner's hook checks first and hands the model
+    its next load (:meth:`skip_next_weights_check`). PyTorch's own
+    ``model.load_state_dict(state_dict, strict)`` keeps PyTorch's meaning
+    of ``strict``.
+
+    Args:
+        load_partial (bool): Load the weights that fit and log one warning
+            naming those that do not, instead of raising (e.g.
+            ``init_model(cfg, ckpt, cfg_options={'model.load_partial':
+            True})``). The runner also honours it. Defaults to False.
+    """
+
+    def __init__(self, *args, load_partial: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.load_partial = load_partial
+
+    def skip_next_weights_check(self) -> None:
+        """Leave the next whole-model load unchecked (already checked)."""
+        self._weights_checked = True
+
+    def load_state_dict(self,
+                        state_dict: Mapping,
+                        strict: bool = True,
+                        **kwargs):
+        """PyTorch's loading; ``strict`` decides, as in PyTorch."""
+        self.skip_next_weights_check()
+        try:
+            return super().load_state_dict(state_dict, strict, **kwargs)
+        finally:
+            self.__dict__.pop('_weights_checked', None)
+
+    def _load_from_state_dict(self, state_dict: Mapping, prefix: str, *args,
+                              **kwargs) -> None:
+        if not prefix and not self.__dict__.pop('_weights_checked', False):
+            source = loaded_from(state_dict) or '(state dict)'
+            message = check_weights_fit(
+                self,
+                state_dict,
+                source,
+                partial=self.load_partial,
+                opt_out='model.load_partial=True in the config')
+            if message:
+                print_log(
+                    f'{message} (model.load_partial=True: loading the '
+                    'weights that fit)',
+                    logger='current',
+                    level=logging.WARNING)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 def _shape(tensor: Any) -> str:

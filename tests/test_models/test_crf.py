@@ -226,6 +226,7 @@ def _test_cli(checkpoint, work_dir, *options):
         args, cwd=REPO, text=True, capture_output=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_crf_from_tools_test_cli(random_checkpoint, tmp_path):
     plain = _test_cli(random_checkpoint, tmp_path / 'plain')
     assert plain.returncode == 0, plain.stderr[-3000:]

@@ -6,7 +6,7 @@ from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner.checkpoint import find_latest_checkpoint
 from mmseg.registry import HOOKS
 
-from ..checkpoint import check_weights_fit
+from ..checkpoint import check_weights_fit, loaded_from
 
 
 @HOOKS.register_module()
@@ -23,8 +23,12 @@ class CheckLoadedWeightsHook(Hook):
 
     To fine-tune from weights that fit only in part (another number of
     classes, another head), set ``load_partial=True`` in the config
-    (``--cfg-options load_partial=True``): the mismatch is then logged as
-    one warning and the weights that fit are loaded.
+    (``--cfg-options load_partial=True``; the model's own
+    ``model.load_partial=True`` of :class:`~mmseg_ext.engine.WeightsFitMixin`
+    counts too): the mismatch is then logged as one warning and the weights
+    that fit are loaded. A model that checks its own weights
+    (:class:`~mmseg_ext.engine.WeightsFitMixin`) is told that this load is
+    checked, so nothing is reported twice.
     """
     priority = 'VERY_HIGH'
 
@@ -34,17 +38,20 @@ class CheckLoadedWeightsHook(Hook):
         # MMEngine loads into the wrapped model, also under --tta
         while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
             model = model.module
-        source = runner.cfg.get('load_from') or find_latest_checkpoint(
-            runner.work_dir)
-        partial = bool(runner.cfg.get('load_partial', False))
+        state_dict = checkpoint.get('state_dict', checkpoint)
+        source = (
+            loaded_from(state_dict) or runner.cfg.get('load_from')
+            or find_latest_checkpoint(runner.work_dir))
+        partial = bool(
+            runner.cfg.get('load_partial', False)
+            or getattr(model, 'load_partial', False))
         message = check_weights_fit(
-            model,
-            checkpoint.get('state_dict', checkpoint),
-            source=source,
-            partial=partial)
+            model, state_dict, source=source, partial=partial)
         if message:
             print_log(
                 f'{message} (load_partial=True: loading the weights that '
                 'fit)',
                 logger='current',
                 level=logging.WARNING)
+        if hasattr(model, 'skip_next_weights_check'):
+            model.skip_next_weights_check()

@@ -13,11 +13,12 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
 
+from ...engine import WeightsFitMixin
 from ..utils import DenseCRF
 
 
 @MODELS.register_module()
-class CRFEncoderDecoder(EncoderDecoder):
+class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
     """Encoder-decoder with optional fully connected CRF at test time.
 
     DeepLab's post-processing (Chen et al., ICLR 2015) for any encoder-
@@ -51,6 +52,18 @@ class CRFEncoderDecoder(EncoderDecoder):
     turns the CRF on with defaults for the other options) or changed on a
     built model. Any ``EncoderDecoder`` config can use it with
     ``--cfg-options model.type=CRFEncoderDecoder``.
+
+    Weights that do not fit are refused also outside the runner
+    (:class:`~mmseg_ext.engine.WeightsFitMixin`): ``init_model`` and
+    ``MMSegInferencer`` on a checkpoint with, e.g., a head for another
+    number of classes raise a one-line
+    :class:`~mmseg_ext.engine.CheckpointError` naming the weights and both
+    shapes, instead of keeping that head random.
+
+    Args:
+        load_partial (bool): Load only the weights that fit, with one
+            warning naming the others. Defaults to False.
+        *args, **kwargs: The arguments of ``EncoderDecoder``.
     """
 
     def __init__(self, *args, **kwargs):
