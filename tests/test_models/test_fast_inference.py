@@ -14,9 +14,9 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from mmseg_ext.models.utils import (FAST_OPTIONS, conv_bn_folded, find_conv_bn_pairs,
+from mmseg_ext.models.utils import (FAST_OPTIONS, conv_bn_folded,
+                                    fast_inference, find_conv_bn_pairs,
                                     fold_conv_bn, parse_fast_cfg)
-from mmseg_ext.models.utils import fast_inference
 from ..conftest import REPO
 
 CONFIGS = sorted(
@@ -114,8 +114,8 @@ def test_fast_leaves_model_and_training_unchanged():
         assert torch.equal(after[key], value), key
     # a training step after fast predictions is the plain model's, and the
     # next fast predictions use the new weights
-    sample = SegDataSample(gt_sem_seg=PixelData(
-        data=torch.randint(0, 11, (1, 37, 49))))
+    sample = SegDataSample(
+        gt_sem_seg=PixelData(data=torch.randint(0, 11, (1, 37, 49))))
     sample.set_metainfo(dict(img_shape=(37, 49), ori_shape=(37, 49)))
     grads = []
     for m in (model, twin):
@@ -132,15 +132,16 @@ def test_fast_leaves_model_and_training_unchanged():
 
 
 def test_fast_with_crf_and_logit_adjust():
-    path = 'deeplabv1/deeplabv1-largefov_vgg16-bn-tiny_1xb8-1k_camvid-mini-180x240.py'
+    path = ('deeplabv1/deeplabv1-largefov_vgg16-bn-tiny_1xb8-1k_'
+            'camvid-mini-180x240.py')
     model = _build(path, crf=dict(iterations=2), logit_adjust=1.0)
     inputs = torch.randn(1, 3, 29, 41) * 50
     plain = _predict(model, inputs)
     model.test_cfg.fast = True
     for _ in range(2):
         fast = _predict(model, inputs)
-    torch.testing.assert_close(fast[0].seg_logits.data,
-                               plain[0].seg_logits.data, rtol=0, atol=1e-3)
+    torch.testing.assert_close(
+        fast[0].seg_logits.data, plain[0].seg_logits.data, rtol=0, atol=1e-3)
 
 
 def test_tensor_mode_stays_plain():
@@ -162,8 +163,9 @@ def test_inference_model_and_init_model(tmp_path):
     ckpt = str(tmp_path / 'model.pth')
     meta = dict(classes=[str(i) for i in range(11)], palette=[[0, 0, 0]] * 11)
     torch.save(
-        dict(state_dict=_build(path).state_dict(),
-             meta=dict(dataset_meta=meta)), ckpt)
+        dict(
+            state_dict=_build(path).state_dict(),
+            meta=dict(dataset_meta=meta)), ckpt)
     img = np.random.default_rng(0).integers(0, 256, (41, 57, 3), np.uint8)
     results = []
     for fast in (False, True, True):
@@ -215,8 +217,8 @@ def test_find_conv_bn_pairs():
 @pytest.mark.parametrize('transposed', [False, True])
 def test_fold_conv_bn_exact(transposed):
     torch.manual_seed(0)
-    conv = (nn.ConvTranspose2d(4, 6, 3, stride=2) if transposed else
-            nn.Conv2d(4, 6, 3, groups=2, bias=False)).double()
+    conv = (nn.ConvTranspose2d(4, 6, 3, stride=2) if transposed else nn.Conv2d(
+        4, 6, 3, groups=2, bias=False)).double()
     bn = _randomize_bn(nn.BatchNorm2d(6)).double().eval()
     x = torch.randn(2, 4, 7, 5, dtype=torch.double)
     weight, bias = fold_conv_bn(conv, bn)
@@ -228,8 +230,8 @@ def test_fold_conv_bn_exact(transposed):
 @pytest.mark.parametrize('cfg, expected', [
     (None, dict(fold_bn=False, channels_last=False, native_unpool=False)),
     (True, dict(fold_bn=True, channels_last=True, native_unpool=True)),
-    (dict(fold_bn=False), dict(fold_bn=False, channels_last=True,
-                               native_unpool=True)),
+    (dict(fold_bn=False),
+     dict(fold_bn=False, channels_last=True, native_unpool=True)),
 ])
 def test_parse_fast_cfg(cfg, expected):
     assert parse_fast_cfg(cfg) == expected

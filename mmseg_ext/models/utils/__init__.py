@@ -13,5 +13,6 @@ __all__ = [
     'crop_like', 'init_bilinear_', 'SWITCH_SOURCES', 'UnpoolBlock',
     'collect_switches', 'max_unpool2d', 'pool_switches', 'DenseCRF', 'FUSIONS',
     'UpFusionBlock', 'crop_or_pad_like', 'check_switch_source', 'FAST_OPTIONS',
-    'conv_bn_folded', 'native_unpool', 'find_conv_bn_pairs', 'fold_conv_bn', 'parse_fast_cfg'
+    'conv_bn_folded', 'native_unpool', 'find_conv_bn_pairs', 'fold_conv_bn',
+    'parse_fast_cfg'
 ]

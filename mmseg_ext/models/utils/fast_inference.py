@@ -90,8 +90,8 @@ def find_conv_bn_pairs(model: nn.Module,
 
     def after(module, args, output):
         calls[module] += 1
-        last[:] = [module, weakref.ref(output), output._version] if (
-            isinstance(output, Tensor)) else []
+        last[:] = [module, weakref.ref(output), output._version
+                   ] if (isinstance(output, Tensor)) else []
 
     def before_bn(bn, args):
         conv, ref, version = last or (None, None, None)
@@ -156,8 +156,7 @@ def _conv(conv: _ConvNd, x: Tensor, weight: Tensor, bias: Tensor,
                           output_padding, conv.groups, conv.dilation)
 
 
-def _folded_forward(conv: _ConvNd, bn: _BatchNorm, x: Tensor,
-                    *args) -> Tensor:
+def _folded_forward(conv: _ConvNd, bn: _BatchNorm, x: Tensor, *args) -> Tensor:
     """``bn(conv(x))`` as one conv where that moves fewer bytes.
 
     Folding costs a pass over the weights, BatchNorm one over the output:
