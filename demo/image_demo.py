@@ -63,6 +63,11 @@ def parse_args(argv=None):
         action=argparse.BooleanOptionalAction,
         help='dense CRF on or off (default: as model.test_cfg.crf)')
     parser.add_argument(
+        '--fast',
+        action='store_true',
+        help='fast inference (model.test_cfg.fast=True, pytorch backend): '
+        'BatchNorm folded into the convs, channels_last; same labels')
+    parser.add_argument(
         '--save-npy',
         action='store_true',
         help='also save the class ids as .npy')
@@ -115,6 +120,7 @@ def main(argv=None):
         backend=args.backend,
         device=args.device,
         crf=args.crf,
+        fast=True if args.fast else None,
         cfg_options=args.cfg_options)
     palette = segmenter.palette
     outs = output_files(images, args.out_file) if args.out_file else None

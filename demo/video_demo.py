@@ -73,6 +73,11 @@ def parse_args(argv=None):
         action=argparse.BooleanOptionalAction,
         help='dense CRF on or off (default: as model.test_cfg.crf)')
     parser.add_argument(
+        '--fast',
+        action='store_true',
+        help='fast inference (model.test_cfg.fast=True, pytorch backend): '
+        'BatchNorm folded into the convs, channels_last; same labels')
+    parser.add_argument(
         '--skip-frames',
         type=int,
         default=0,
@@ -135,6 +140,7 @@ def main(argv=None):
         backend=args.backend,
         device=args.device,
         crf=args.crf,
+        fast=True if args.fast else None,
         scale=args.input_scale,
         cfg_options=args.cfg_options)
     if args.palette:

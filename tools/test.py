@@ -28,6 +28,11 @@ def parse_args():
     parser.add_argument(
         '--tta', action='store_true', help='test time augmentation')
     parser.add_argument(
+        '--fast',
+        action='store_true',
+        help='fast inference (model.test_cfg.fast=True): BatchNorm folded '
+        'into the convs, channels_last; same labels')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -49,6 +54,12 @@ def main():
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.fast:
+        if cfg.model.get('type') != 'CRFEncoderDecoder':
+            raise SystemExit('--fast needs model.type=CRFEncoderDecoder (as '
+                             f'in this package\'s configs), {args.config} '
+                             f'has {cfg.model.get("type")}')
+        cfg.model.test_cfg = dict(cfg.model.get('test_cfg') or {}, fast=True)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

@@ -71,6 +71,9 @@ class Segmenter:
             pipeline's ``Resize`` instead of the config's (keeping its
             ``keep_ratio``); a smaller input runs faster. Default: None.
         cfg_options (dict, optional): Overrides of the config.
+        fast (bool, optional): ``model.test_cfg.fast`` of
+            :class:`~mmseg_ext.models.CRFEncoderDecoder` (``'pytorch'``
+            only): ``None`` as the config sets it. Default: None.
     """
 
     def __init__(self,
@@ -80,12 +83,16 @@ class Segmenter:
                  device: str = 'cpu',
                  crf: Union[bool, dict, None] = None,
                  scale: Optional[Sequence[int]] = None,
-                 cfg_options: Optional[dict] = None):
+                 cfg_options: Optional[dict] = None,
+                 fast: Optional[bool] = None):
         cfg = (
             Config.fromfile(config)
             if isinstance(config, str) else copy.deepcopy(config))
         if cfg_options:
             cfg.merge_from_dict(cfg_options)
+        if fast is not None:
+            cfg.model.test_cfg = dict(
+                cfg.model.get('test_cfg') or {}, fast=fast)
         init_default_scope(cfg.get('default_scope', 'mmseg'))
         if backend is None:
             backend = ('onnxruntime'
@@ -95,6 +102,9 @@ class Segmenter:
                               f'{backend!r}')
         if not osp.isfile(checkpoint):
             raise ConfigError(f'checkpoint {checkpoint} does not exist')
+        if fast and backend != 'pytorch':
+            raise ConfigError('fast inference is for the pytorch backend; '
+                              f'{backend} optimises {checkpoint} itself')
         self.cfg = cfg
         self.backend = backend
         head = cfg.model.decode_head

@@ -154,6 +154,32 @@ def test_crf_switch(checkpoints):
     assert off.crf is None
 
 
+def test_fast_switch(checkpoints, tmp_path, no_display):
+    """--fast (Segmenter(fast=True)): the labels of the plain model."""
+    plain = Segmenter(DECONVNET, checkpoints['deconvnet'])
+    fast = Segmenter(DECONVNET, checkpoints['deconvnet'], fast=True)
+    assert fast.model.test_cfg.fast is True
+    assert not plain.model.test_cfg.get('fast')
+    for img in (VAL[0], VAL[0], VAL[1]):  # the first fast call runs plain
+        ours, theirs = fast(img), plain(img)
+        torch.testing.assert_close(
+            ours.seg_logits.data, theirs.seg_logits.data, rtol=0, atol=1e-4)
+        assert torch.equal(ours.pred_sem_seg.data, theirs.pred_sem_seg.data)
+    demo = load_script('demo', 'image_demo.py')
+    out = str(tmp_path / 'fast.png')
+    demo.main([
+        VAL[1], DECONVNET, checkpoints['deconvnet'], '--out-file', out,
+        '--save-npy', '--fast'
+    ])
+    np.testing.assert_array_equal(
+        np.load(str(tmp_path / 'fast_labels.npy')), _labels(plain(VAL[1])))
+
+
+def test_fast_needs_pytorch(onnx_files):
+    with pytest.raises(ConfigError, match='pytorch backend'):
+        Segmenter(SEGNET, onnx_files['segnet'], fast=True)
+
+
 def test_image_demo_on_a_glob(checkpoints, tmp_path, no_display):
     demo = load_script('demo', 'image_demo.py')
     out = tmp_path / 'out'

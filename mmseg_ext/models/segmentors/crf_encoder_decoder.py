@@ -1,3 +1,5 @@
+from contextlib import ExitStack
+from functools import partial
 from typing import List, Optional, Sequence
 
 import mmcv
@@ -14,7 +16,8 @@ from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
 
 from ...engine import WeightsFitMixin
-from ..utils import DenseCRF
+from ..utils import (DenseCRF, conv_bn_folded, find_conv_bn_pairs,
+                     native_unpool, parse_fast_cfg)
 
 
 @MODELS.register_module()
@@ -53,6 +56,32 @@ class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
     built model. Any ``EncoderDecoder`` config can use it with
     ``--cfg-options model.type=CRFEncoderDecoder``.
 
+    ``test_cfg.fast=True`` (``--fast`` of ``tools/test.py`` and the demos)
+    makes :meth:`inference`, and so ``predict``, :func:`mmseg.apis.
+    inference_model`, ``MMSegInferencer``, the test loop and TTA, faster
+    on a model in eval mode; the logits match the plain model's to float
+    rounding (1e-4), so the labels match but for ties at that level:
+
+    - ``fold_bn``: each BatchNorm (in eval mode) is folded into the conv
+      before it for the call: the conv runs with weights scaled by the
+      BatchNorm and the BatchNorm passes its output through, which saves a
+      pass over every normalised feature map. The folded weights are made
+      per call and dropped after it, only where they are smaller than the
+      conv's output; the model's weights are never changed or copied, so
+      training, its ``state_dict`` and checkpoints are those of the plain
+      model, before and after, and memory stays at the plain model's. The
+      pairs are found by watching the first fast call, which runs plain.
+    - ``channels_last``: the network runs on NHWC tensors, which oneDNN's
+      convolutions and max-pooling prefer on CPUs; the logits come back
+      contiguous.
+    - ``native_unpool``: max-unpooling (SegNet, DeconvNet) by ATen's
+      kernel instead of the ``scatter`` that ONNX export needs.
+
+    ``fast=dict(fold_bn=False)`` turns one part off. A model in train mode
+    (BatchNorm with batch statistics) and the ``'tensor'`` mode that ONNX
+    export traces always run plain; the CRF and ``logit_adjust`` apply to
+    the fast logits as to the plain ones.
+
     Weights that do not fit are refused also outside the runner
     (:class:`~mmseg_ext.engine.WeightsFitMixin`): ``init_model`` and
     ``MMSegInferencer`` on a checkpoint with, e.g., a head for another
@@ -71,6 +100,29 @@ class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
         self._build_crf()  # fail early on bad settings
         if (self.test_cfg or {}).get('logit_adjust'):
             self._class_weight()
+        parse_fast_cfg((self.test_cfg or {}).get('fast'))
+        self._conv_bn_pairs = None  # found at the first fast inference
+
+    def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Logits of :meth:`EncoderDecoder.inference`, by the fast path
+        when ``test_cfg.fast`` is set and the model is in eval mode."""
+        fast = parse_fast_cfg((self.test_cfg or {}).get('fast'))
+        run = partial(super().inference, batch_img_metas=batch_img_metas)
+        if self.training or not any(fast.values()):
+            return run(inputs)
+        if fast['channels_last'] and inputs.dim() == 4:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        with ExitStack() as stack:
+            if fast['native_unpool']:
+                stack.enter_context(native_unpool())
+            if fast['fold_bn'] and self._conv_bn_pairs is None:
+                seg_logits, self._conv_bn_pairs = find_conv_bn_pairs(
+                    self, partial(run, inputs))
+                return seg_logits.contiguous()
+            if fast['fold_bn']:
+                stack.enter_context(conv_bn_folded(self, self._conv_bn_pairs))
+            seg_logits = run(inputs)
+        return seg_logits.contiguous()
 
     def _build_crf(self) -> Optional[DenseCRF]:
         cfg = (self.test_cfg or {}).get('crf')

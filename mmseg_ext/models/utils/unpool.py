@@ -1,6 +1,9 @@
 """Max-unpooling with pooling switches, shared by SegNet and DeconvNet."""
-from typing import List, Optional, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator, List, Optional, Sequence
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
@@ -9,6 +12,8 @@ from torch import Tensor
 from .switches import Switch, get_switches
 
 SWITCH_SOURCES = ('backbone', 'features')
+
+_NATIVE_UNPOOL = ContextVar('native_unpool', default=False)
 
 
 def check_switch_source(source: str) -> None:
@@ -26,7 +31,10 @@ def max_unpool2d(x: Tensor, indices: Tensor,
     Computes what :func:`torch.nn.functional.max_unpool2d` computes, as a
     ``scatter`` into a zero tensor of the output size. Unlike
     ``max_unpool2d`` this exports to ONNX (``ScatterElements``, opset 11),
-    so the unpooling models use it for training and inference alike.
+    so the unpooling models use it for training and inference alike; within
+    :func:`native_unpool` (the fast inference path) it is ATen's
+    ``max_unpool2d``, the same values twice as fast on large maps, and
+    channels_last in, channels_last out.
 
     Args:
         x (Tensor): Pooled values, shape (N, C, h, w).
@@ -45,9 +53,21 @@ def max_unpool2d(x: Tensor, indices: Tensor,
                          f'{tuple(indices.shape)} for {tuple(x.shape)}')
     n, c = x.shape[:2]
     height, width = output_size[-2:]
+    if _NATIVE_UNPOOL.get():
+        return torch.ops.aten.max_unpool2d(x, indices, [height, width])
     out = x.new_zeros(n, c, height * width)
     out = out.scatter(2, indices.flatten(2), x.flatten(2))
     return out.view(n, c, height, width)
+
+
+@contextmanager
+def native_unpool() -> Iterator[None]:
+    """Within the context, :func:`max_unpool2d` runs ATen's kernel."""
+    token = _NATIVE_UNPOOL.set(True)
+    try:
+        yield
+    finally:
+        _NATIVE_UNPOOL.reset(token)
 
 
 class UnpoolBlock(nn.Module):

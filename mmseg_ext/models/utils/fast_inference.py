@@ -1,0 +1,204 @@
+"""Fast inference: BatchNorm folded into convs on the fly, channels_last.
+
+Nothing here changes a model: BatchNorm layers are folded into the conv
+before them only for the duration of a call (:func:`conv_bn_folded`), with
+weights computed for that call and dropped after it, so training, the
+``state_dict`` and checkpoints never see folded weights, and no second copy
+of the weights is kept.
+"""
+import weakref
+from collections import Counter
+from contextlib import contextmanager
+from typing import Callable, Iterator, List, Sequence, Tuple, TypeVar
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn.bricks import wrappers
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.conv import _ConvNd
+
+#: The parts of the fast path ``test_cfg.fast`` can switch one by one.
+FAST_OPTIONS = ('fold_bn', 'channels_last', 'native_unpool')
+
+T = TypeVar('T')
+
+#: A conv and the BatchNorm that normalises its output, by module name.
+ConvBNPair = Tuple[str, str]
+
+
+def parse_fast_cfg(cfg) -> dict:
+    """Which parts of the fast path ``test_cfg.fast`` turns on.
+
+    Args:
+        cfg (bool | dict | None): ``None``/``False`` (off), ``True`` (all of
+            :data:`FAST_OPTIONS`) or a dict of :data:`FAST_OPTIONS` to
+            bools (absent ones on).
+
+    Returns:
+        dict: Each of :data:`FAST_OPTIONS` to a bool; all ``False`` when off.
+    """
+    if cfg is None or isinstance(cfg, bool):
+        return {name: bool(cfg) for name in FAST_OPTIONS}
+    if not isinstance(cfg, dict):
+        raise TypeError('`test_cfg.fast` must be True, False or a dict of '
+                        f'{FAST_OPTIONS} to bools, got {cfg!r}')
+    unknown = sorted(set(cfg) - set(FAST_OPTIONS))
+    if unknown:
+        raise TypeError(f'unknown `test_cfg.fast` option(s) {unknown}; '
+                        f'choose from {FAST_OPTIONS}')
+    return {name: bool(cfg.get(name, True)) for name in FAST_OPTIONS}
+
+
+#: Convs whose forward is the plain convolution of their weights: others
+#: (weight standardisation, adaptive padding) are never folded.
+_PLAIN_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d,
+                nn.ConvTranspose2d, nn.ConvTranspose3d, wrappers.Conv2d,
+                wrappers.Conv3d, wrappers.ConvTranspose2d,
+                wrappers.ConvTranspose3d)
+
+
+def _foldable(conv: nn.Module, bn: nn.Module) -> bool:
+    """Whether ``bn`` after ``conv`` is a fixed per-channel affine map that
+    can go into the weights of ``conv``."""
+    return (type(conv) in _PLAIN_CONVS and isinstance(bn, _BatchNorm)
+            and bn.track_running_stats and bn.running_mean is not None
+            and bn.num_features == conv.out_channels
+            and (not conv.transposed or conv.groups == 1))
+
+
+def find_conv_bn_pairs(model: nn.Module,
+                       forward: Callable[[], T]) -> Tuple[T, List[ConvBNPair]]:
+    """Run ``forward()`` once and record which BatchNorms can be folded.
+
+    A BatchNorm is paired with a conv when, at every call of either, its
+    input is the output of that conv, unchanged, and that conv is the leaf
+    module run just before it; both must be in eval mode.
+
+    Args:
+        model (nn.Module): The model ``forward`` runs.
+        forward (Callable): Runs ``model`` on some input.
+
+    Returns:
+        tuple: What ``forward()`` returned, and the ``(conv, bn)`` module
+        names of ``model`` in the order they ran.
+    """
+    last = []  # the last leaf module run, its output and the output version
+    partner, broken = {}, set()
+    calls, hits = Counter(), Counter()
+
+    def after(module, args, output):
+        calls[module] += 1
+        last[:] = [module, weakref.ref(output), output._version
+                   ] if (isinstance(output, Tensor)) else []
+
+    def before_bn(bn, args):
+        conv, ref, version = last or (None, None, None)
+        out = ref() if ref is not None else None
+        if (out is None or not args or args[0] is not out
+                or out._version != version or not _foldable(conv, bn)
+                or conv.training or bn.training):
+            broken.add(bn)
+            return
+        hits[conv] += 1
+        for a, b in ((bn, conv), (conv, bn)):
+            if partner.setdefault(a, b) is not b:
+                broken.update((a, b, partner[a]))
+
+    handles = []
+    for module in model.modules():
+        if next(module.children(), None) is None:
+            handles.append(module.register_forward_hook(after))
+            if isinstance(module, _BatchNorm):
+                handles.append(module.register_forward_pre_hook(before_bn))
+    try:
+        result = forward()
+    finally:
+        for handle in handles:
+            handle.remove()
+    names = {module: name for name, module in model.named_modules()}
+    pairs = [(names[conv], names[bn]) for conv, bn in partner.items()
+             if isinstance(bn, _BatchNorm) and calls[conv] == hits[conv]
+             and not {conv, bn} & broken]
+    return result, pairs
+
+
+def fold_conv_bn(conv: _ConvNd, bn: _BatchNorm) -> Tuple[Tensor, Tensor]:
+    """Weight and bias of ``bn(conv(x))`` as one conv, BN in eval mode."""
+    scale = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.weight is not None:
+        scale = scale * bn.weight
+    bias = -bn.running_mean * scale
+    if conv.bias is not None:
+        bias = bias + conv.bias * scale
+    if bn.bias is not None:
+        bias = bias + bn.bias
+    shape = [1] * conv.weight.dim()
+    shape[1 if conv.transposed else 0] = -1
+    weight = conv.weight * scale.view(shape).to(conv.weight.dtype)
+    return weight, bias.to(conv.weight.dtype)
+
+
+def _conv(conv: _ConvNd, x: Tensor, weight: Tensor, bias: Tensor,
+          *args) -> Tensor:
+    """``conv(x, *args)`` with other weights (a stock conv's forward)."""
+    if not conv.transposed:
+        return conv._conv_forward(x, weight, bias)
+    dims = weight.dim() - 2
+    output_padding = conv._output_padding(x, args[0] if args else None,
+                                          conv.stride, conv.padding,
+                                          conv.kernel_size, dims,
+                                          conv.dilation)
+    conv_transpose = (F.conv_transpose1d, F.conv_transpose2d,
+                      F.conv_transpose3d)[dims - 1]
+    return conv_transpose(x, weight, bias, conv.stride, conv.padding,
+                          output_padding, conv.groups, conv.dilation)
+
+
+def _folded_forward(conv: _ConvNd, bn: _BatchNorm, x: Tensor, *args) -> Tensor:
+    """``bn(conv(x))`` as one conv where that moves fewer bytes.
+
+    Folding costs a pass over the weights, BatchNorm one over the output:
+    a conv whose weight outnumbers its output (deep layers of a small
+    input, fc6) runs as conv then BatchNorm.
+    """
+    out_numel = x.numel() // max(x.shape[1], 1) * conv.out_channels
+    if conv.weight.numel() >= out_numel:
+        out = type(conv).forward(conv, x, *args)
+        return type(bn).forward(bn, out)
+    weight, bias = fold_conv_bn(conv, bn)
+    return _conv(conv, x, weight, bias, *args)
+
+
+def _identity(x: Tensor) -> Tensor:
+    return x
+
+
+@contextmanager
+def conv_bn_folded(model: nn.Module,
+                   pairs: Sequence[ConvBNPair]) -> Iterator[None]:
+    """Within the context, each conv of ``pairs`` also applies its
+    BatchNorm, which passes its input through; restored on exit."""
+    patched = []
+    try:
+        for conv_name, bn_name in pairs:
+            conv = model.get_submodule(conv_name)
+            bn = model.get_submodule(bn_name)
+            if not _foldable(conv, bn) or bn.training:
+                continue
+            conv.forward = _bind(conv, bn)
+            bn.forward = _identity
+            patched += [conv, bn]
+        yield
+    finally:
+        for module in patched:
+            del module.forward
+
+
+def _bind(conv: _ConvNd, bn: _BatchNorm) -> Callable[..., Tensor]:
+
+    def forward(x: Tensor, *args) -> Tensor:
+        return _folded_forward(conv, bn, x, *args)
+
+    return forward
