@@ -24,6 +24,7 @@ CONFIGS = sorted(
     for p in glob.glob(osp.join(REPO, 'configs', '*', '*tiny*camvid-mini*'))
 ) + ['unet/unet_vgg16-bn-w16_1xb4-cpu30m_camvid-360x480.py']
 ATOL = 1e-4
+FOLD = dict(fold_bn=True, channels_last=True, native_unpool=True)
 
 
 def _randomize_bn(model, seed=0):
@@ -118,7 +119,7 @@ def test_fast_matches_plain(path, monkeypatch):
         return predict
 
     (plain, _), (first, _), (fast, flips) = _switch_flips(
-        model, [run(False), run(True), run(True)])
+        model, [run(False), run(FOLD), run(FOLD)])
     assert counts[1] == 0  # the first fast call runs plain, finds the pairs
     assert counts[2] > 0  # the large early maps run folded
     _assert_same(plain, first)
@@ -145,7 +146,7 @@ def test_fast_parts_alone(part):
 
 def test_fast_leaves_model_and_training_unchanged():
     path = 'deconvnet/deconvnet_vgg16-bn-tiny_1xb4-1k_camvid-mini-180x240.py'
-    model = _build(path, fast=True)
+    model = _build(path, fast=FOLD)
     twin = copy.deepcopy(model)
     twin.test_cfg.fast = False
     before = copy.deepcopy(model.state_dict())
@@ -180,7 +181,7 @@ def test_fast_with_crf_and_logit_adjust():
     model = _build(path, crf=dict(iterations=2), logit_adjust=1.0)
     inputs = torch.randn(1, 3, 29, 41) * 50
     plain = _predict(model, inputs)
-    model.test_cfg.fast = True
+    model.test_cfg.fast = FOLD
     for _ in range(2):
         fast = _predict(model, inputs)
     torch.testing.assert_close(
@@ -271,9 +272,9 @@ def test_fold_conv_bn_exact(transposed):
 
 @pytest.mark.parametrize('cfg, expected', [
     (None, dict(fold_bn=False, channels_last=False, native_unpool=False)),
-    (True, dict(fold_bn=True, channels_last=True, native_unpool=True)),
-    (dict(fold_bn=False),
-     dict(fold_bn=False, channels_last=True, native_unpool=True)),
+    (True, dict(fold_bn=False, channels_last=True, native_unpool=True)),
+    (dict(fold_bn=True, native_unpool=False),
+     dict(fold_bn=True, channels_last=True, native_unpool=False)),
 ])
 def test_parse_fast_cfg(cfg, expected):
     assert parse_fast_cfg(cfg) == expected
