@@ -59,28 +59,28 @@ class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
     ``test_cfg.fast=True`` (``--fast`` of ``tools/test.py`` and the demos)
     makes :meth:`inference`, and so ``predict``, :func:`mmseg.apis.
     inference_model`, ``MMSegInferencer``, the test loop and TTA, faster
-    on a model in eval mode; the logits match the plain model's to float
-    rounding (1e-4), so the labels match but for ties at that level:
+    on a model in eval mode, without changing the model (nothing is
+    copied, folded or converted in place: training, ``state_dict`` and
+    checkpoints stay the plain model's). A dict picks the parts:
 
-    - ``fold_bn``: each BatchNorm (in eval mode) is folded into the conv
-      before it for the call: the conv runs with weights scaled by the
-      BatchNorm and the BatchNorm passes its output through, which saves a
-      pass over every normalised feature map. The folded weights are made
-      per call and dropped after it, only where they are smaller than the
-      conv's output; the model's weights are never changed or copied, so
-      training, its ``state_dict`` and checkpoints are those of the plain
-      model, before and after, and memory stays at the plain model's. The
-      pairs are found by watching the first fast call, which runs plain.
-    - ``channels_last``: the network runs on NHWC tensors, which oneDNN's
-      convolutions and max-pooling prefer on CPUs; the logits come back
-      contiguous.
-    - ``native_unpool``: max-unpooling (SegNet, DeconvNet) by ATen's
-      kernel instead of the ``scatter`` that ONNX export needs.
+    - ``channels_last`` (on): the network runs on NHWC tensors, which
+      oneDNN's convolutions and max-pooling prefer on CPUs; the logits come
+      back contiguous.
+    - ``native_unpool`` (on): max-unpooling (SegNet, DeconvNet) by ATen's
+      kernel instead of the ``scatter`` that ONNX export needs; same values.
+    - ``fold_bn`` (off: it did not pay on a 2-core CPU): each BatchNorm in
+      eval mode is folded into the conv before it for the call, with
+      weights made per call where they are smaller than the conv's output
+      and dropped after it. The pairs are found by watching the first such
+      call, which runs plain.
 
-    ``fast=dict(fold_bn=False)`` turns one part off. A model in train mode
-    (BatchNorm with batch statistics) and the ``'tensor'`` mode that ONNX
-    export traces always run plain; the CRF and ``logit_adjust`` apply to
-    the fast logits as to the plain ones.
+    The logits match the plain model's to float rounding (1e-4) and so the
+    labels, but for ties at that level; in SegNet and DeconvNet such a tie
+    in a max-pooling window can pick the other switch and move that value
+    in the decoder, which changes a few labels around it (the plain model
+    does the same on another CPU). A model in train mode and the
+    ``'tensor'`` mode that ONNX export traces always run plain; the CRF and
+    ``logit_adjust`` apply to the fast logits as to the plain ones.
 
     Weights that do not fit are refused also outside the runner
     (:class:`~mmseg_ext.engine.WeightsFitMixin`): ``init_model`` and

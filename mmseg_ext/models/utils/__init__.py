@@ -1,6 +1,6 @@
 from .dense_crf import DenseCRF
-from .fast_inference import (FAST_OPTIONS, conv_bn_folded, find_conv_bn_pairs,
-                             fold_conv_bn, parse_fast_cfg)
+from .fast_inference import (FAST_DEFAULTS, FAST_OPTIONS, conv_bn_folded,
+                             find_conv_bn_pairs, fold_conv_bn, parse_fast_cfg)
 from .switches import FeaturesWithSwitches, Switch, get_switches
 from .unpool import (SWITCH_SOURCES, UnpoolBlock, check_switch_source,
                      collect_switches, max_unpool2d, native_unpool,
@@ -13,6 +13,6 @@ __all__ = [
     'crop_like', 'init_bilinear_', 'SWITCH_SOURCES', 'UnpoolBlock',
     'collect_switches', 'max_unpool2d', 'pool_switches', 'DenseCRF', 'FUSIONS',
     'UpFusionBlock', 'crop_or_pad_like', 'check_switch_source', 'FAST_OPTIONS',
-    'conv_bn_folded', 'native_unpool', 'find_conv_bn_pairs', 'fold_conv_bn',
-    'parse_fast_cfg'
+    'FAST_DEFAULTS', 'conv_bn_folded', 'native_unpool', 'find_conv_bn_pairs',
+    'fold_conv_bn', 'parse_fast_cfg'
 ]
