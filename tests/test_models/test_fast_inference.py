@@ -17,7 +17,7 @@ from mmseg.structures import SegDataSample
 from mmseg_ext.models.utils import (FAST_OPTIONS, conv_bn_folded,
                                     fast_inference, find_conv_bn_pairs,
                                     fold_conv_bn, parse_fast_cfg)
-from ..conftest import DEMO_CFG, REPO
+from ..conftest import MINI_CFG, REPO
 
 CONFIGS = sorted(
     osp.relpath(p, osp.join(REPO, 'configs'))
@@ -202,7 +202,7 @@ def test_tensor_mode_stays_plain():
 
 def test_inference_model_and_init_model(tmp_path):
     from mmseg.apis import inference_model, init_model
-    path = DEMO_CFG  # no max-pooling switches: see _assert_same
+    path = MINI_CFG  # no max-pooling switches: see _assert_same
     ckpt = str(tmp_path / 'model.pth')
     meta = dict(classes=[str(i) for i in range(11)], palette=[[0, 0, 0]] * 11)
     torch.save(

@@ -156,8 +156,8 @@ def test_crf_switch(checkpoints):
 
 def test_fast_switch(checkpoints, tmp_path, no_display):
     """--fast (Segmenter(fast=True)): the labels of the plain model."""
-    plain = Segmenter(DEMO_CFG, checkpoints['fcn8s'])
-    fast = Segmenter(DEMO_CFG, checkpoints['fcn8s'], fast=True)
+    plain = Segmenter(MINI_CFG, checkpoints['fcn8s'])
+    fast = Segmenter(MINI_CFG, checkpoints['fcn8s'], fast=True)
     assert fast.model.test_cfg.fast is True
     assert not plain.model.test_cfg.get('fast')
     for img in (VAL[0], VAL[0], VAL[1]):  # the first fast call runs plain
@@ -168,7 +168,7 @@ def test_fast_switch(checkpoints, tmp_path, no_display):
     demo = load_script('demo', 'image_demo.py')
     out = str(tmp_path / 'fast.png')
     demo.main([
-        VAL[1], DEMO_CFG, checkpoints['fcn8s'], '--out-file', out,
+        VAL[1], MINI_CFG, checkpoints['fcn8s'], '--out-file', out,
         '--save-npy', '--fast'
     ])
     np.testing.assert_array_equal(
