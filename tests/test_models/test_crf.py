@@ -252,7 +252,9 @@ def test_crf_from_tools_test_cli(random_checkpoint, tmp_path):
     img, data = _camvid_sample()
     with torch.no_grad():
         pred = model.test_step(data)[0].pred_sem_seg.data[0].numpy()
-    name = osp.basename(data['data_samples'][0].img_path)
+    # the predictions are PNGs named after the (JPEG) images
+    name = osp.splitext(osp.basename(data['data_samples'][0].img_path))[0]
+    name += '.png'
     cli = mmcv.imread(str(tmp_path / 'crf/pred' / name), 'unchanged')
     assert np.array_equal(pred, cli)
     bad = _test_cli(random_checkpoint, tmp_path / 'bad',

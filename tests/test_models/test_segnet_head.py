@@ -191,4 +191,8 @@ def test_camvid_configs_use_median_frequency_weights():
     assert paths
     for path in paths:
         loss = Config.fromfile(path).model.decode_head.loss_decode
-        assert tuple(loss.class_weight) == CAMVID_WEIGHTS, path
+        if '-cpu30m_' in path:  # the CPU recipes: square-root weights
+            assert loss.class_weight == pytest.approx(
+                [w**0.5 for w in CAMVID_WEIGHTS], abs=1e-3), path
+        else:
+            assert tuple(loss.class_weight) == CAMVID_WEIGHTS, path
