@@ -723,8 +723,9 @@ def bench_family(family: str, args, threads: int, gemm: List[float],
         # SegNet and DeconvNet: a float tie in a max-pooling window may pick
         # the other switch (channels_last pools in another order) and move
         # that value in the decoder; a few labels around it may change
-        ties = (family in ('segnet', 'deconvnet')
-                and mismatch <= 1e-3 * ref.shape[-2] * ref.shape[-1])
+        ties = (
+            family in ('segnet', 'deconvnet')
+            and mismatch <= 1e-3 * ref.shape[-2] * ref.shape[-1])
         record['fidelity_fast'] = dict(
             ok=diff <= tol,
             max_abs_diff=diff,
