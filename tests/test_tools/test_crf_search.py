@@ -77,8 +77,9 @@ def test_search_writes_trials_and_snippet(search, split):
         w2=3.,
         theta_gamma=3.)
     saved = json.load(open(osp.join(out_dir, 'trials.json')))
-    assert [t['mIoU']
-            for t in saved['trials']] == [t['mIoU'] for t in report['trials']]
+    # the same scores up to float summation order across processes
+    assert [t['mIoU'] for t in saved['trials']
+            ] == pytest.approx([t['mIoU'] for t in report['trials']], abs=1e-3)
     for trial in saved['trials']:
         assert 0 <= trial['mIoU'] <= 100 and set(trial['IoU']) >= {'Sky'}
     best = max(report['trials'][1:], key=lambda t: t['mIoU'])
@@ -194,5 +195,6 @@ def test_command_line_with_two_workers(search, checkpoint, split, tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert 'no CRF' in res.stdout and 'DeepLab VOC' in res.stdout
     saved = json.load(open(tmp_path / 'trials.json'))
-    assert [t['mIoU']
-            for t in saved['trials']] == [t['mIoU'] for t in report['trials']]
+    # the same scores up to float summation order across processes
+    assert [t['mIoU'] for t in saved['trials']
+            ] == pytest.approx([t['mIoU'] for t in report['trials']], abs=1e-3)
