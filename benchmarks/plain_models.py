@@ -128,16 +128,30 @@ class SegNet(nn.Module):
         self.classifier = nn.Conv2d(channels, num_classes, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        switches = []
-        for stage in self.stages:
-            x = stage(x)
-            size = x.shape[-2:]
-            x, indices = self.pool(x)
-            switches.append((indices, size))
-        for decode, (indices,
-                     size) in zip(reversed(self.decoder), reversed(switches)):
-            x = decode(F.max_unpool2d(x, indices, 2, 2, output_size=size))
-        return self.classifier(x)
+        x, switches = encode_with_switches(self.stages, self.pool, x)
+        return self.classifier(unpool_decode(self.decoder, x, switches))
+
+
+def encode_with_switches(stages: nn.ModuleList, pool: nn.MaxPool2d,
+                         x: torch.Tensor):
+    """The VGG stages, each followed by ``pool``; returns the last pooled
+    map and each pooling's (indices, pre-pool size)."""
+    switches = []
+    for stage in stages:
+        x = stage(x)
+        size = x.shape[-2:]
+        x, indices = pool(x)
+        switches.append((indices, size))
+    return x, switches
+
+
+def unpool_decode(decoder: nn.ModuleList, x: torch.Tensor,
+                  switches: list) -> torch.Tensor:
+    """Deep to shallow: unpool with each pooling's switches, then its
+    decoder stage."""
+    for decode, (indices, size) in zip(reversed(decoder), reversed(switches)):
+        x = decode(F.max_unpool2d(x, indices, 2, 2, output_size=size))
+    return x
 
 
 def unpool_convs(in_ch: int,
@@ -189,17 +203,9 @@ class DeconvNet(nn.Module):
         self.classifier = nn.Conv2d(channels, num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        switches = []
-        for stage in self.stages:
-            x = stage(x)
-            size = x.shape[-2:]
-            x, indices = self.pool(x)
-            switches.append((indices, size))
+        x, switches = encode_with_switches(self.stages, self.pool, x)
         x = self.fc_deconv(self.fc(x))
-        for decode, (indices,
-                     size) in zip(reversed(self.decoder), reversed(switches)):
-            x = decode(F.max_unpool2d(x, indices, 2, 2, output_size=size))
-        return self.classifier(x)
+        return self.classifier(unpool_decode(self.decoder, x, switches))
 
 
 class DilatedNet(nn.Module):
