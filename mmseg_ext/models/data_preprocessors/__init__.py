@@ -1,0 +1,3 @@
+from .channels_last import ChannelsLastSegDataPreProcessor
+
+__all__ = ['ChannelsLastSegDataPreProcessor']
