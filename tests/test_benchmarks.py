@@ -29,6 +29,7 @@ def _load(name):
 
 speed = _load('speed')
 data_time = _load('data_time')
+step_time = _load('step_time')
 FAMILIES = sorted(speed.FAMILIES)
 
 
@@ -207,3 +208,16 @@ def test_data_time_report(tmp_path, capsys):
     assert 'at most 50%' in report.read_text()
     with pytest.raises(SystemExit, match='no training logs'):
         data_time.main(['--work-root', str(tmp_path / 'none')])
+
+
+def test_step_time_times_both_layouts(capsys):
+    """benchmarks/step_time.py on the tiny FCN-8s config: one round, one
+    step per layout, both reported against NCHW."""
+    from .conftest import MINI_CFG
+    step_time.main([MINI_CFG, '--rounds', '1', '--steps', '1'])
+    out = capsys.readouterr().out
+    assert 'batch 4' in out, out
+    lines = [line.split() for line in out.splitlines()[1:]]
+    assert [line[0] for line in lines] == ['nchw', 'channels_last']
+    assert lines[0][-2] == '1.00x'
+    assert all(float(line[1]) > 0 for line in lines)

@@ -3,7 +3,7 @@
 # the 367 CamVid train images (crops of 192x256), evaluated on the 101 val
 # images at 480x360. Cross-entropy weighted by the square root of SegNet's
 # median-frequency weights, their prior shift undone at test time
-# (logit_adjust; configs/fcn/README.md). Channels_last batches: about 30%
+# (logit_adjust; configs/fcn/README.md). Channels_last batches: about 15%
 # faster steps on the CPU, so 3500 iterations fit where 3000 did.
 _base_ = [
     '../_base_/models/fcn8s_vgg16.py', '../_base_/datasets/camvid_cpu.py',

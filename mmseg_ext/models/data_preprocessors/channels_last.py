@@ -15,9 +15,9 @@ class ChannelsLastSegDataPreProcessor(SegDataPreProcessor):
     forward and backward, with no change to its weights, checkpoints or
     distributed wrappers. On CPUs oneDNN's convolutions avoid a reorder per
     layer this way: a training step of the narrowed VGG16 CPU recipes on 2
-    cores took 0.49 -> 0.33 s (FCN-8s), 0.82 -> 0.68 s (SegNet) and
-    0.68 -> 0.60 s (DeepLab-LargeFOV), batch 8 of 192x256
-    (configs/fcn/README.md). Measure before using it elsewhere: layouts
+    cores took 0.464 -> 0.397 s (FCN-8s), 0.855 -> 0.746 s (SegNet) and
+    0.643 -> 0.487 s (DeepLab-LargeFOV), batch 8 of 192x256
+    (``benchmarks/step_time.py``). Measure before using it elsewhere: layouts
     that help one machine or layer type (e.g. transposed convolutions) can
     slow another.
 
