@@ -45,8 +45,9 @@ def synthetic_batch(batch_size: int, size, num_classes: int) -> dict:
             torch.randint(
                 0, 256, (3, height, width), generator=g, dtype=torch.uint8))
         sample = SegDataSample()
-        sample.gt_sem_seg = PixelData(data=torch.randint(
-            0, num_classes, (1, height, width), generator=g))
+        sample.gt_sem_seg = PixelData(
+            data=torch.randint(
+                0, num_classes, (1, height, width), generator=g))
         sample.set_metainfo(
             dict(img_shape=size, ori_shape=size, pad_shape=size))
         samples.append(sample)
