@@ -1,9 +1,10 @@
 """Training step time of a config, with NCHW and channels_last batches.
 
-Builds the config's model and optimizer wrapper, then times
-``model.train_step`` on one synthetic batch (uint8 images and labels of the
-config's crop size, its batch size) with the config's data preprocessor
-made NCHW (``SegDataPreProcessor``) and channels_last
+Builds the config's model (as ``speed.py`` does) and optimizer wrapper,
+then times ``model.train_step`` on one synthetic batch
+(``speed.make_batch``: uint8 images and labels of the config's crop size,
+its batch size) with the config's data preprocessor made NCHW
+(``SegDataPreProcessor``) and channels_last
 (``ChannelsLastSegDataPreProcessor``), alternating the two for several
 rounds; each round builds both models afresh with the same seed and reports
 the fastest of its steps after two warm-up steps::
@@ -11,6 +12,9 @@ the fastest of its steps after two warm-up steps::
     python benchmarks/step_time.py CONFIG [--rounds 2] [--steps 6]
 """
 import argparse
+import copy
+import importlib.util
+import os.path as osp
 import statistics
 import time
 
@@ -34,42 +38,30 @@ def parse_args(argv=None):
     return args
 
 
-def synthetic_batch(batch_size: int, size, num_classes: int) -> dict:
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    g = torch.Generator().manual_seed(0)
-    height, width = size
-    inputs, samples = [], []
-    for _ in range(batch_size):
-        inputs.append(
-            torch.randint(
-                0, 256, (3, height, width), generator=g, dtype=torch.uint8))
-        sample = SegDataSample()
-        sample.gt_sem_seg = PixelData(
-            data=torch.randint(
-                0, num_classes, (1, height, width), generator=g))
-        sample.set_metainfo(
-            dict(img_shape=size, ori_shape=size, pad_shape=size))
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
+def _load_speed():
+    """benchmarks/speed.py (``benchmarks`` is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        '_bench_speed',
+        osp.join(osp.dirname(osp.abspath(__file__)), 'speed.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+speed = _load_speed()
 
 
 def step_time(cfg, layout: str, steps: int) -> float:
     """Fastest of ``steps`` training steps after two warm-up steps."""
-    from mmengine.model import revert_sync_batchnorm
     from mmengine.optim import build_optim_wrapper
-    from mmseg.registry import MODELS
-    model_cfg = cfg.model.copy()
-    model_cfg.data_preprocessor = dict(
-        model_cfg.data_preprocessor, type=LAYOUTS[layout])
+    cfg = copy.deepcopy(cfg)
+    cfg.model.data_preprocessor.type = LAYOUTS[layout]
     torch.manual_seed(0)
-    model = revert_sync_batchnorm(MODELS.build(model_cfg))
-    model.init_weights()
-    model.train()
+    model = speed.build_ours(cfg).train()
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     size = tuple(cfg.model.data_preprocessor.get('size') or (192, 256))
-    data = synthetic_batch(cfg.train_dataloader.batch_size, size,
-                           cfg.model.decode_head.num_classes)
+    data = speed.make_batch(size, cfg.train_dataloader.batch_size,
+                            cfg.model.decode_head.num_classes, 0)
     times = []
     for i in range(steps + 2):
         start = time.perf_counter()
@@ -85,13 +77,9 @@ def main(argv=None):
 
     from mmengine.config import Config
     from mmengine.logging import MMLogger
-    from mmengine.registry import init_default_scope
-
-    import mmseg_ext  # noqa: F401
     if args.threads:
         torch.set_num_threads(args.threads)
     MMLogger.get_current_instance().setLevel(logging.ERROR)
-    init_default_scope('mmseg')
     cfg = Config.fromfile(args.config)
     results = {layout: [] for layout in LAYOUTS}
     for r in range(args.rounds):
