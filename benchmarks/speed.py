@@ -23,7 +23,9 @@ LargeFOV, U-Net; full-width VGG16 configs, CamVid's 11 classes) this:
      argmax (:func:`plain_models.segment`); ONNX Runtime (when installed)
      is ``session.run`` on the model exported by
      ``tools/deployment/pytorch2onnx.py`` then the same upsampling and
-     argmax; ``--fast`` adds ours with ``model.test_cfg.fast=True``;
+     argmax; ``--fast`` adds ours with ``model.test_cfg.fast=True`` and
+     ``--compile`` ours with ``model.test_cfg.fast=dict(compile=True)``
+     (its first call, which compiles, is timed apart: ``compile_s``);
    - a training step, batch 2, from the uint8 BGR images and labels: ours
      is ``model.train_step(data, optim_wrapper)`` (the runner's step: data
      preprocessor, loss, backward, SGD step, with the config's
@@ -47,7 +49,7 @@ Writes a markdown table and JSON (``--out``, default
 depend on the machine::
 
     python benchmarks/speed.py [--families segnet unet] [--rounds 5]
-        [--size 512 512] [--threads 2] [--fast] [--out PREFIX]
+        [--size 512 512] [--threads 2] [--fast] [--compile] [--out PREFIX]
 """
 import argparse
 import contextlib
@@ -92,6 +94,9 @@ FAMILIES = {
 WITH_FC = ('fcn8s', 'deconvnet', 'dilatednet', 'deeplabv1')
 RTOL = 1e-5  # logits, relative to their largest magnitude
 FAST_RTOL = 1e-4  # the fast path's logits (issue 11)
+#: the fast variants of ours: name, ``test_cfg.fast``, flag of this script
+FAST_VARIANTS = (('ours_fast', True, 'fast'), ('ours_compiled',
+                                               dict(compile=True), 'compile'))
 GEMM_N = 2048
 INFER_BATCH, TRAIN_BATCH = 1, 2
 LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.modules.batchnorm._BatchNorm)
@@ -136,6 +141,11 @@ def parse_args(argv=None):
         action='store_true',
         help='also time ours with model.test_cfg.fast=True (issue 11)')
     parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='also time ours with model.test_cfg.fast=dict(compile=True) '
+        '(issue 11; its compile time is reported apart)')
+    parser.add_argument(
         '--threads',
         type=int,
         help='torch (and ONNX Runtime) threads; default: torch\'s')
@@ -155,6 +165,10 @@ def parse_args(argv=None):
         help='skip the peak-memory subprocesses')
     parser.add_argument(
         '--no-onnx', action='store_true', help='skip ONNX Runtime')
+    parser.add_argument(
+        '--no-train',
+        action='store_true',
+        help='skip the training step (inference only)')
     parser.add_argument('--probe', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rounds < 1:
@@ -386,9 +400,17 @@ def compare_logits(ours: nn.Module, plain: nn.Module,
         tolerance=RTOL * scale)
 
 
-def fast_supported(cfg) -> bool:
+def fast_supported(cfg, compile: bool = False) -> bool:
     """Whether the code of ``cfg``'s segmentor reads ``test_cfg.fast``
-    (issue 11's fast inference path)."""
+    (issue 11's fast inference path) and, with ``compile``, knows its
+    ``compile`` option."""
+    if compile:
+        try:
+            from mmseg_ext.models.utils import FAST_OPTIONS
+        except ImportError:
+            return False
+        if 'compile' not in FAST_OPTIONS:
+            return False
     from mmseg.registry import MODELS
 
     import mmseg_ext  # noqa: F401
@@ -444,7 +466,7 @@ class Contenders:
         self.images = torch.stack(self.train_data['inputs'])
         self.labels = torch.cat(
             [s.gt_sem_seg.data for s in self.train_data['data_samples']])
-        self.fast = None
+        self.fast = {}  # variant name: our model with that test_cfg.fast
         self.session = None
         self.optim_wrapper = self.optimizer = None
 
@@ -470,7 +492,10 @@ class Contenders:
             return model.predict(self.inputs, self.samples)
 
     def infer_fast(self):
-        return self.infer_ours(self.fast)
+        return self.infer_ours(self.fast['ours_fast'])
+
+    def infer_compiled(self):
+        return self.infer_ours(self.fast['ours_compiled'])
 
     def infer_plain(self):
         with torch.no_grad():
@@ -604,9 +629,10 @@ def probe(spec: dict) -> dict:
     cfg = load_cfg(spec['family'], spec['size'], spec['widths'],
                    spec['fc_channels'])
     variant = spec['variant']
-    if variant == 'ours_fast':
-        cfg.model.test_cfg.fast = True
-        variant = 'ours'
+    for name, fast, _ in FAST_VARIANTS:
+        if variant == name:
+            cfg.model.test_cfg.fast = fast
+            variant = 'ours'
     contenders = Contenders(spec['family'], cfg, spec['size'])
     # only the measured model stays in memory
     if variant == 'plain':
@@ -677,6 +703,46 @@ def onnx_session(contenders: Contenders, tmpdir: str, threads: int):
 
 
 # ------------------------------------------------------------ one family
+def check_fast(con: Contenders, cfg, name: str, fast) -> dict:
+    """Build ours with ``test_cfg.fast=fast`` and the same weights as
+    ``con.ours`` as ``con.fast[name]``, and compare its first result (which
+    compiles, for ``compile``: timed as ``compile_s``) with the plain
+    reference; exits unless they agree."""
+    fast_cfg = copy.deepcopy(cfg)
+    fast_cfg.model.test_cfg.fast = fast
+    con.fast[name] = build_ours(fast_cfg)
+    con.fast[name].load_state_dict(con.ours.state_dict())
+    with torch.no_grad():
+        start = time.perf_counter()
+        result = con.infer_ours(con.fast[name])[0]
+        first_s = time.perf_counter() - start
+        ref = con.plain(con.inputs)
+    ref = F.interpolate(
+        ref, size=con.size, mode='bilinear', align_corners=False)[0]
+    diff = float((result.seg_logits.data - ref).abs().max())
+    tol = FAST_RTOL * max(1.0, float(ref.abs().max()))
+    mismatch = int((result.pred_sem_seg.data[0] != ref.argmax(0)).sum())
+    # SegNet and DeconvNet: a float tie in a max-pooling window may pick
+    # the other switch (channels_last pools in another order) and move
+    # that value in the decoder; a few labels around it may change
+    ties = (
+        con.family in ('segnet', 'deconvnet')
+        and mismatch <= 1e-3 * ref.shape[-2] * ref.shape[-1])
+    check = dict(
+        ok=diff <= tol,
+        max_abs_diff=diff,
+        tolerance=tol,
+        label_mismatch=mismatch,
+        switch_ties=bool(ties and not diff <= tol))
+    if name == 'ours_compiled':
+        check['compile_s'] = round(first_s, 1)
+    if not (diff <= tol or ties):
+        raise SystemExit(f'{con.family}: {name} differs from the plain '
+                         f'reference by {diff:.3g} (tolerance {tol:.3g}); '
+                         'not timing it')
+    return check
+
+
 def bench_family(family: str, args, threads: int, gemm: List[float],
                  tmpdir: str) -> dict:
     cfg = load_cfg(family, args.size, args.widths, args.fc_channels)
@@ -707,36 +773,10 @@ def bench_family(family: str, args, threads: int, gemm: List[float],
         conv_gflop(con.plain, lambda: con.plain(con.inputs)))
 
     calls = dict(ours=con.infer_ours, plain=con.infer_plain)
-    if args.fast:
-        fast_cfg = copy.deepcopy(cfg)
-        fast_cfg.model.test_cfg.fast = True
-        con.fast = build_ours(fast_cfg)
-        con.fast.load_state_dict(con.ours.state_dict())
-        with torch.no_grad():
-            result = con.infer_fast()[0]
-            ref = con.plain(con.inputs)
-        ref = F.interpolate(
-            ref, size=con.size, mode='bilinear', align_corners=False)[0]
-        diff = float((result.seg_logits.data - ref).abs().max())
-        tol = FAST_RTOL * max(1.0, float(ref.abs().max()))
-        mismatch = int((result.pred_sem_seg.data[0] != ref.argmax(0)).sum())
-        # SegNet and DeconvNet: a float tie in a max-pooling window may pick
-        # the other switch (channels_last pools in another order) and move
-        # that value in the decoder; a few labels around it may change
-        ties = (
-            family in ('segnet', 'deconvnet')
-            and mismatch <= 1e-3 * ref.shape[-2] * ref.shape[-1])
-        record['fidelity_fast'] = dict(
-            ok=diff <= tol,
-            max_abs_diff=diff,
-            tolerance=tol,
-            label_mismatch=mismatch,
-            switch_ties=bool(ties and not diff <= tol))
-        if not (diff <= tol or ties):
-            raise SystemExit(f'{family}: the fast path differs from the '
-                             f'plain reference by {diff:.3g} (tolerance '
-                             f'{tol:.3g}); not timing it')
-        calls['ours_fast'] = con.infer_fast
+    for name, fast, flag in FAST_VARIANTS:
+        if getattr(args, flag):
+            record[f'fidelity_{name[5:]}'] = check_fast(con, cfg, name, fast)
+            calls[name] = getattr(con, f'infer_{name[5:]}')
     if args.no_onnx:
         record['onnxruntime'] = dict(skipped='--no-onnx')
     else:
@@ -751,14 +791,15 @@ def bench_family(family: str, args, threads: int, gemm: List[float],
     infer = time_rounds(calls, args.rounds, gemm)
     con.session = None
 
-    con.setup_training()
-    print(f'[{family}] training step', flush=True)
-    losses = {}
-    train = time_rounds(
-        dict(
-            ours=lambda: losses.__setitem__('ours', con.train_ours()),
-            plain=lambda: losses.__setitem__('plain', con.train_plain())),
-        args.rounds, gemm)
+    losses, train = {}, {}
+    if not args.no_train:
+        con.setup_training()
+        print(f'[{family}] training step', flush=True)
+        train = time_rounds(
+            dict(
+                ours=lambda: losses.__setitem__('ours', con.train_ours()),
+                plain=lambda: losses.__setitem__('plain', con.train_plain())),
+            args.rounds, gemm)
     family_gemm = max(gemm[first:])
     record['gemm_gflops'] = round(family_gemm, 1)
 
@@ -777,9 +818,10 @@ def bench_family(family: str, args, threads: int, gemm: List[float],
         name: round(e['median_ms'] / plain_med, 3)
         for name, e in record['infer'].items() if name != 'plain'
     }
-    record['train_ratio'] = round(
-        record['train']['ours']['median_ms'] /
-        record['train']['plain']['median_ms'], 3)
+    if train:
+        record['train_ratio'] = round(
+            record['train']['ours']['median_ms'] /
+            record['train']['plain']['median_ms'], 3)
     con = None  # free both models before the memory probes
     gc.collect()
 
@@ -787,11 +829,13 @@ def bench_family(family: str, args, threads: int, gemm: List[float],
         record['memory'] = dict(skipped='--no-memory')
         return record
     record['memory'] = {}
-    variants = ['ours', 'plain'] + (['ours_fast'] if args.fast else [])
-    for task in ('infer', 'train'):
+    variants = ['ours', 'plain'] + [
+        name for name, _, flag in FAST_VARIANTS if getattr(args, flag)
+    ]
+    for task in ('infer', ) if args.no_train else ('infer', 'train'):
         record['memory'][task] = {}
         for variant in variants:
-            if task == 'train' and variant == 'ours_fast':
+            if task == 'train' and variant.startswith('ours_'):
                 continue
             print(f'[{family}] peak memory: {task} {variant}', flush=True)
             record['memory'][task][variant] = measure_memory(
@@ -837,7 +881,9 @@ TIMED = dict(
     infer='batch 1, normalised input tensor -> labels at input size, '
     'torch.no_grad(); ours: model.predict(inputs, data_samples); plain: '
     'forward + bilinear upsampling (if smaller) + argmax; onnxruntime: '
-    'session.run + the same upsampling and argmax',
+    'session.run + the same upsampling and argmax; fast: ours with '
+    'test_cfg.fast=True; compiled: ours with test_cfg.fast=dict(compile='
+    'True) after its first call, which compiles (compile s)',
     train='batch 2, uint8 BGR images + labels -> one SGD step; ours: '
     'model.train_step(data, optim_wrapper) with the config\'s '
     'optim_wrapper; plain: normalise, forward, upsample, cross-entropy, '
@@ -865,7 +911,9 @@ def _mem(memory: dict, task: str, variant: str) -> str:
 
 def to_markdown(result: dict) -> str:
     m, s = result['machine'], result['settings']
-    fast = s['fast']
+    fast = [(name, label) for name, label in (('ours_fast', 'fast'),
+                                              ('ours_compiled', 'compiled'))
+            if s.get(label if label == 'fast' else 'compile')]
     lines = [
         f'Machine: {m["cpu"]}, {m["threads"]} torch threads, torch '
         f'{m["torch"]} ({m["cpu_capability"]}), onnxruntime '
@@ -879,8 +927,10 @@ def to_markdown(result: dict) -> str:
         '',
     ]
     head = ['model', 'GFLOP', 'ours ms', 'plain ms', 'ours/plain']
-    if fast:
-        head += ['fast ms', 'fast/plain']
+    for _, label in fast:
+        head += [f'{label} ms', f'{label}/plain']
+    if any(name == 'ours_compiled' for name, _ in fast):
+        head += ['compile s']
     head += [
         'ours GFLOP/s', '% GEMM', 'plain % GEMM', 'ORT ms', 'ORT/plain',
         'peak MB ours / plain'
@@ -893,11 +943,13 @@ def to_markdown(result: dict) -> str:
             _ms(inf['ours']),
             _ms(inf['plain']), f'{ratio["ours"]:.2f}'
         ]
-        if fast:
+        for name, _ in fast:
             row += [
-                _ms(inf.get('ours_fast')),
-                f'{ratio["ours_fast"]:.2f}' if 'ours_fast' in ratio else 'n/a'
+                _ms(inf.get(name)),
+                f'{ratio[name]:.2f}' if name in ratio else 'n/a'
             ]
+        if any(name == 'ours_compiled' for name, _ in fast):
+            row.append(f'{r["fidelity_compiled"]["compile_s"]:.0f}')
         ort = inf.get('onnxruntime')
         row += [
             f'{inf["ours"]["gflops"]:.0f}', f'{inf["ours"]["pct_gemm"]:.0f}',
@@ -908,12 +960,14 @@ def to_markdown(result: dict) -> str:
             f'{_mem(mem, "infer", "plain")}'
         ]
         lines.append('| ' + ' | '.join(row) + ' |')
-    lines += [
-        '', 'Training step, batch 2 (ms, min / median; ratio of medians):', '',
-        '| model | ours ms | plain ms | ours/plain | peak MB ours / '
-        'plain |', '|---|---|---|---|---|'
-    ]
-    for r in result['families']:
+    trained = [r for r in result['families'] if r['train']]
+    if trained:
+        lines += [
+            '', 'Training step, batch 2 (ms, min / median; ratio of medians):',
+            '', '| model | ours ms | plain ms | ours/plain | peak MB ours / '
+            'plain |', '|---|---|---|---|---|'
+        ]
+    for r in trained:
         t, mem = r['train'], r['memory']
         lines.append(f'| {r["family"]} | {_ms(t["ours"])} | '
                      f'{_ms(t["plain"])} | {r["train_ratio"]:.2f} | '
@@ -938,13 +992,14 @@ def main(argv=None):
         print(json.dumps(probe(json.loads(args.probe))))
         return None
     threads = torch.get_num_threads()
-    if args.fast:
+    if args.fast or args.compile:
         cfg = load_cfg(args.families[0], args.size, args.widths,
                        args.fc_channels)
-        if not fast_supported(cfg):
-            raise SystemExit('--fast: this mmseg_ext does not read '
-                             'model.test_cfg.fast (the fast inference path '
-                             'of issue 11); run without --fast')
+        if not fast_supported(cfg, compile=args.compile):
+            raise SystemExit('--fast/--compile: this mmseg_ext does not '
+                             'read model.test_cfg.fast (or its compile '
+                             'option; the fast inference path of issue 11)'
+                             '; run without them')
     torch.manual_seed(0)
     gemm = []
     families = []
@@ -962,6 +1017,7 @@ def main(argv=None):
             train_batch=TRAIN_BATCH,
             dtype='float32',
             fast=args.fast,
+            compile=args.compile,
             widths=args.widths or list(VGG16_WIDTHS),
             fc_channels=args.fc_channels,
             gemm_n=GEMM_N),

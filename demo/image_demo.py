@@ -28,6 +28,7 @@ from mmengine.utils import mkdir_or_exist
 
 from mmseg_ext.apis import (BACKENDS, Segmenter, display_available,
                             draw_overlay, save_label_png)
+from mmseg_ext.models.utils import FAST_CLI_CHOICES
 
 IMG_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -64,9 +65,13 @@ def parse_args(argv=None):
         help='dense CRF on or off (default: as model.test_cfg.crf)')
     parser.add_argument(
         '--fast',
-        action='store_true',
-        help='fast inference (model.test_cfg.fast=True, pytorch backend): '
-        'BatchNorm folded into the convs, channels_last; same labels')
+        nargs='?',
+        const='on',
+        choices=tuple(FAST_CLI_CHOICES),
+        help='fast inference (model.test_cfg.fast, pytorch backend): '
+        'channels_last, native unpooling; `--fast compile` also compiles '
+        'the network with its weights frozen (seconds to a minute first, '
+        'pays back over many images); the labels of the plain model')
     parser.add_argument(
         '--save-npy',
         action='store_true',
@@ -120,7 +125,7 @@ def main(argv=None):
         backend=args.backend,
         device=args.device,
         crf=args.crf,
-        fast=True if args.fast else None,
+        fast=FAST_CLI_CHOICES[args.fast] if args.fast else None,
         cfg_options=args.cfg_options)
     palette = segmenter.palette
     outs = output_files(images, args.out_file) if args.out_file else None

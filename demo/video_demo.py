@@ -13,7 +13,9 @@ quits); without one the demo says so and keeps writing ``--output-file``,
 never waiting on a window. To stay real-time on a CPU, ``--skip-frames N``
 segments one frame in ``N + 1`` (the others show the last labels) and
 ``--input-scale W H`` runs the network on a smaller image (an ONNX model:
-export it at that size instead). Ctrl-C stops and still closes the output
+export it at that size instead), and ``--fast compile`` compiles the network
+once (tens of seconds before the first frame) to run every later frame
+faster. Ctrl-C stops and still closes the output
 video properly.
 """
 import argparse
@@ -26,6 +28,7 @@ from mmengine.config import DictAction
 
 from mmseg_ext.apis import (BACKENDS, Segmenter, display_available,
                             draw_overlay, get_palette)
+from mmseg_ext.models.utils import FAST_CLI_CHOICES
 
 
 def parse_args(argv=None):
@@ -74,9 +77,13 @@ def parse_args(argv=None):
         help='dense CRF on or off (default: as model.test_cfg.crf)')
     parser.add_argument(
         '--fast',
-        action='store_true',
-        help='fast inference (model.test_cfg.fast=True, pytorch backend): '
-        'BatchNorm folded into the convs, channels_last; same labels')
+        nargs='?',
+        const='on',
+        choices=tuple(FAST_CLI_CHOICES),
+        help='fast inference (model.test_cfg.fast, pytorch backend): '
+        'channels_last, native unpooling; `--fast compile` also compiles '
+        'the network with its weights frozen (seconds to a minute first, '
+        'pays back over many images); the labels of the plain model')
     parser.add_argument(
         '--skip-frames',
         type=int,
@@ -140,7 +147,7 @@ def main(argv=None):
         backend=args.backend,
         device=args.device,
         crf=args.crf,
-        fast=True if args.fast else None,
+        fast=FAST_CLI_CHOICES[args.fast] if args.fast else None,
         scale=args.input_scale,
         cfg_options=args.cfg_options)
     if args.palette:

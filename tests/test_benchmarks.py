@@ -117,17 +117,21 @@ def test_fast_option_needs_support(tmp_path):
     argv = [
         '--families', 'segnet', '--rounds', '1', '--size', '45', '61',
         '--widths', *map(str, WIDTHS), '--threads', '1', '--no-memory',
-        '--no-onnx', '--fast', '--out',
+        '--no-onnx', '--no-train', '--fast', '--compile', '--out',
         str(tmp_path / 'speed')
     ]
-    if not speed.fast_supported(cfg):
+    if not speed.fast_supported(cfg, compile=True):
         with pytest.raises(SystemExit, match='test_cfg.fast'):
             speed.main(argv)
         return
     result = speed.main(argv)
     family = result['families'][0]
     assert family['fidelity_fast']['ok']
-    assert 'ours_fast' in family['infer']
+    assert family['fidelity_compiled']['compile_s'] > 0
+    assert {'ours_fast', 'ours_compiled'} <= set(family['infer'])
+    table = (tmp_path / 'speed.md').read_text()
+    assert '| compiled ms | compiled/plain | compile s |' in table
+    assert 'Training step' not in table and not family['train']
 
 
 @pytest.mark.slow

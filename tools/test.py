@@ -8,6 +8,7 @@ from mmengine.runner import Runner
 
 from mmseg_ext.datasets import check_datasets
 from mmseg_ext.engine import MMSegExtError, check_checkpoint, check_work_dir
+from mmseg_ext.models.utils import FAST_CLI_CHOICES
 from mmseg_ext.utils import adapt_env
 
 
@@ -29,9 +30,13 @@ def parse_args():
         '--tta', action='store_true', help='test time augmentation')
     parser.add_argument(
         '--fast',
-        action='store_true',
-        help='fast inference (model.test_cfg.fast=True): BatchNorm folded '
-        'into the convs, channels_last; same labels')
+        nargs='?',
+        const='on',
+        choices=tuple(FAST_CLI_CHOICES),
+        help='fast inference (model.test_cfg.fast): channels_last, '
+        'native unpooling; `--fast compile` also compiles the network with '
+        'its weights frozen (seconds to a minute first, pays back over many '
+        'images); the labels of the plain model')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -59,7 +64,8 @@ def main():
             raise SystemExit('--fast needs model.type=CRFEncoderDecoder (as '
                              f'in this package\'s configs), {args.config} '
                              f'has {cfg.model.get("type")}')
-        cfg.model.test_cfg = dict(cfg.model.get('test_cfg') or {}, fast=True)
+        cfg.model.test_cfg = dict(
+            cfg.model.get('test_cfg') or {}, fast=FAST_CLI_CHOICES[args.fast])
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

@@ -4,13 +4,16 @@
 # 192x256), evaluated on the 101 val images at 480x360; square-root
 # median-frequency balancing, undone at test time (logit_adjust,
 # configs/segnet/README.md). The dense CRF is a test-time option (README).
+# Channels_last batches: about 25% faster steps on the CPU, so 2500
+# iterations fit where 2300 NCHW ones took 31 minutes.
 _base_ = [
     '../_base_/models/deeplabv1-largefov_vgg16.py',
     '../_base_/datasets/camvid_cpu.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_cpu30m_adamw.py'
 ]
 model = dict(
-    data_preprocessor=dict(size={{_base_.crop_size}}),
+    data_preprocessor=dict(
+        type='ChannelsLastSegDataPreProcessor', size={{_base_.crop_size}}),
     backbone=dict(
         norm_cfg=dict(type='BN'),
         stage_channels=(16, 32, 64, 128, 128),
@@ -22,4 +25,4 @@ model = dict(
         num_classes=11,
         loss_decode={{_base_.sqrt_balanced_loss}}),
     test_cfg=dict(logit_adjust=1.0))
-train_cfg = dict(max_iters=2300, val_interval=575)
+train_cfg = dict(max_iters=2500, val_interval=625)

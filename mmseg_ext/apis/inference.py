@@ -71,9 +71,10 @@ class Segmenter:
             pipeline's ``Resize`` instead of the config's (keeping its
             ``keep_ratio``); a smaller input runs faster. Default: None.
         cfg_options (dict, optional): Overrides of the config.
-        fast (bool, optional): ``model.test_cfg.fast`` of
+        fast (bool | dict, optional): ``model.test_cfg.fast`` of
             :class:`~mmseg_ext.models.CRFEncoderDecoder` (``'pytorch'``
-            only): ``None`` as the config sets it. Default: None.
+            only), e.g. ``True`` or ``dict(compile=True)``: ``None`` as the
+            config sets it. Default: None.
     """
 
     def __init__(self,
@@ -84,7 +85,7 @@ class Segmenter:
                  crf: Union[bool, dict, None] = None,
                  scale: Optional[Sequence[int]] = None,
                  cfg_options: Optional[dict] = None,
-                 fast: Optional[bool] = None):
+                 fast: Union[bool, dict, None] = None):
         cfg = (
             Config.fromfile(config)
             if isinstance(config, str) else copy.deepcopy(config))

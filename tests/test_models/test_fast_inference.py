@@ -271,17 +271,31 @@ def test_fold_conv_bn_exact(transposed):
 
 
 @pytest.mark.parametrize('cfg, expected', [
-    (None, dict(fold_bn=False, channels_last=False, native_unpool=False)),
-    (True, dict(fold_bn=False, channels_last=True, native_unpool=True)),
+    (None,
+     dict(
+         fold_bn=False,
+         channels_last=False,
+         native_unpool=False,
+         compile=False)),
+    (True,
+     dict(
+         fold_bn=False, channels_last=True, native_unpool=True,
+         compile=False)),
     (dict(fold_bn=True, native_unpool=False),
-     dict(fold_bn=True, channels_last=True, native_unpool=False)),
+     dict(
+         fold_bn=True, channels_last=True, native_unpool=False,
+         compile=False)),
+    (dict(compile=True),
+     dict(fold_bn=False, channels_last=True, native_unpool=True,
+          compile=True)),
 ])
 def test_parse_fast_cfg(cfg, expected):
     assert parse_fast_cfg(cfg) == expected
 
 
-@pytest.mark.parametrize('cfg, match', [('yes', 'must be True'),
-                                        (dict(compile=True), 'unknown')])
+@pytest.mark.parametrize('cfg, match',
+                         [('yes', 'must be True'), (dict(jit=True), 'unknown'),
+                          (dict(fold_bn=True, compile=True), 'choose one')])
 def test_parse_fast_cfg_errors(cfg, match):
     with pytest.raises(TypeError, match=match):
         parse_fast_cfg(cfg)

@@ -16,8 +16,14 @@ from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
 
 from ...engine import WeightsFitMixin
-from ..utils import (DenseCRF, conv_bn_folded, find_conv_bn_pairs,
-                     native_unpool, parse_fast_cfg)
+from ..utils import (DenseCRF, FrozenCompiled, conv_bn_folded,
+                     find_conv_bn_pairs, native_unpool, parse_fast_cfg)
+
+
+def _network(model: EncoderDecoder, inputs: Tensor) -> Tensor:
+    """The network's logits at its output size (``_forward``, the path
+    ONNX export traces): what the ``compile`` fast path compiles."""
+    return model.decode_head.forward(model.extract_feat(inputs))
 
 
 @MODELS.register_module()
@@ -73,6 +79,14 @@ class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
       weights made per call where they are smaller than the conv's output
       and dropped after it. The pairs are found by watching the first such
       call, which runs plain.
+    - ``compile`` (off): the network (backbone and decode head, up to the
+      logits at the head's output size) is compiled by inductor with the
+      weights frozen into it (:class:`~mmseg_ext.models.utils.
+      FrozenCompiled`): BatchNorm folded, weights laid out for oneDNN once,
+      element-wise work fused. Each new input shape compiles first (tens of
+      seconds on a CPU, logged), and a change of the weights compiles
+      again, so it is for many images of one size: a test set, a video.
+      It keeps a second, frozen copy of the weights. Excludes ``fold_bn``.
 
     The logits match the plain model's to float rounding (1e-4) and so the
     labels, but for ties at that level; in SegNet and DeconvNet such a tie
@@ -102,6 +116,8 @@ class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
             self._class_weight()
         parse_fast_cfg((self.test_cfg or {}).get('fast'))
         self._conv_bn_pairs = None  # found at the first fast inference
+        self._compiled = FrozenCompiled(_network)
+        self._compiled_active = False  # inference() runs it
 
     def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Logits of :meth:`EncoderDecoder.inference`, by the fast path
@@ -121,7 +137,11 @@ class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
                 return seg_logits.contiguous()
             if fast['fold_bn']:
                 stack.enter_context(conv_bn_folded(self, self._conv_bn_pairs))
-            seg_logits = run(inputs)
+            self._compiled_active = fast['compile']
+            try:
+                seg_logits = run(inputs)
+            finally:
+                self._compiled_active = False
         return seg_logits.contiguous()
 
     def _build_crf(self) -> Optional[DenseCRF]:
@@ -137,7 +157,11 @@ class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: List[dict]) -> Tensor:
         """Logits of :class:`EncoderDecoder`, adjusted for class weights."""
-        seg_logits = super().encode_decode(inputs, batch_img_metas)
+        if self._compiled_active:
+            seg_logits = self.decode_head.predict_by_feat(
+                self._compiled(self, inputs), batch_img_metas)
+        else:
+            seg_logits = super().encode_decode(inputs, batch_img_metas)
         tau = float((self.test_cfg or {}).get('logit_adjust') or 0)
         if not tau:
             return seg_logits

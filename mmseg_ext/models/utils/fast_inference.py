@@ -1,11 +1,14 @@
-"""Fast inference: BatchNorm folded into convs on the fly, channels_last.
+"""Fast inference: BatchNorm folded into convs on the fly, channels_last,
+and the network compiled by inductor with its weights frozen.
 
 Nothing here changes a model: BatchNorm layers are folded into the conv
 before them only for the duration of a call (:func:`conv_bn_folded`), with
 weights computed for that call and dropped after it, so training, the
 ``state_dict`` and checkpoints never see folded weights, and no second copy
-of the weights is kept.
+of the weights is kept. :class:`FrozenCompiled` keeps its frozen copy of
+the weights beside the model's, and compiles again when they change.
 """
+import time
 import weakref
 from collections import Counter
 from contextlib import contextmanager
@@ -20,7 +23,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 
 #: The parts of the fast path ``test_cfg.fast`` can switch one by one.
-FAST_OPTIONS = ('fold_bn', 'channels_last', 'native_unpool')
+FAST_OPTIONS = ('fold_bn', 'channels_last', 'native_unpool', 'compile')
 
 T = TypeVar('T')
 
@@ -28,8 +31,15 @@ T = TypeVar('T')
 ConvBNPair = Tuple[str, str]
 
 #: What ``test_cfg.fast=True`` turns on: folding BatchNorm per call did
-#: not pay on a 2-core CPU (new weights each call), so it is opt-in.
-FAST_DEFAULTS = dict(fold_bn=False, channels_last=True, native_unpool=True)
+#: not pay on a 2-core CPU (new weights each call), so it is opt-in;
+#: compiling pays back its compile time only over many images (a test set,
+#: a video), so it is opt-in too.
+FAST_DEFAULTS = dict(
+    fold_bn=False, channels_last=True, native_unpool=True, compile=False)
+
+#: ``--fast [on|compile]`` of ``tools/test.py`` and the demos, as the
+#: ``test_cfg.fast`` it sets.
+FAST_CLI_CHOICES = {'on': True, 'compile': dict(compile=True)}
 
 
 def parse_fast_cfg(cfg) -> dict:
@@ -54,10 +64,121 @@ def parse_fast_cfg(cfg) -> dict:
     if unknown:
         raise TypeError(f'unknown `test_cfg.fast` option(s) {unknown}; '
                         f'choose from {FAST_OPTIONS}')
-    return {
+    fast = {
         name: bool(cfg.get(name, FAST_DEFAULTS[name]))
         for name in FAST_OPTIONS
     }
+    if fast['fold_bn'] and fast['compile']:
+        raise TypeError('`test_cfg.fast`: choose one of fold_bn and compile '
+                        '(compile folds BatchNorm itself)')
+    return fast
+
+
+def _weights_key(module: nn.Module) -> tuple:
+    """Changes whenever a parameter or buffer of ``module`` is replaced or
+    written in place (an optimizer step, ``load_state_dict``, ``.to``)."""
+    return tuple((t.data_ptr(), t._version, t.dtype, t.device)
+                 for t in (*module.parameters(), *module.buffers()))
+
+
+class FrozenCompiled:
+    """``fn(module, x)`` compiled by inductor with the weights of
+    ``module`` frozen into it, compiled again when they change.
+
+    Freezing (``torch._inductor.config.freezing``) turns the parameters and
+    buffers into constants of the compiled graph, which folds BatchNorm
+    into the convs, lays the weights out for oneDNN once and fuses the
+    element-wise work around them. Compiling takes seconds to a minute on a
+    CPU (once per input shape, ``dynamic=False``; logged), so it pays back
+    only over many images. The frozen constants are a second copy of the
+    weights, and they would silently go stale if the weights changed, so
+    every call first compares the identity and version of each parameter
+    and buffer with those at the last compile; after any change (a
+    training step, ``load_state_dict``) dynamo's caches are reset
+    (:func:`torch.compiler.reset`, which also drops other compiled code of
+    the process) and the call compiles again. Calls run without autograd.
+
+    A module with a transposed convolution followed by BatchNorm (an mmcv
+    ``ConvModule`` with ``conv_cfg=dict(type='deconv')``, as DeconvNet's
+    decoder) is compiled without freezing: inductor's freezing folds such a
+    BatchNorm into the weight's first axis, which for a transposed conv is
+    the input channels (torch 2.13; wrong logits wherever the widths are
+    equal), so it gets no frozen constants and little of the gain.
+
+    Copies of it (``copy.deepcopy`` of a model, pickling) start uncompiled.
+
+    Args:
+        fn (Callable): ``fn(module, x)``, what to compile.
+    """
+
+    def __init__(self, fn: Callable[[nn.Module, Tensor], Tensor]):
+        self.fn = fn
+        self._compiled = None
+        self._key = None
+        self.freezing = None  # decided at the first call
+        #: seconds each call that compiled took, in order
+        self.compile_times: List[float] = []
+
+    @staticmethod
+    def can_freeze(module: nn.Module) -> bool:
+        """False where inductor's freezing would fold a BatchNorm into a
+        transposed convolution (see the class's notes)."""
+        from mmcv.cnn import ConvModule
+        for m in module.modules():
+            if isinstance(m, ConvModule):
+                pairs = [(m.conv, m.norm)] if m.with_norm else []
+            elif isinstance(m, nn.Sequential):
+                pairs = list(zip(m, list(m)[1:]))
+            else:
+                continue
+            if any(
+                    getattr(conv, 'transposed', False) is True
+                    and isinstance(bn, _BatchNorm) for conv, bn in pairs):
+                return False
+        return True
+
+    def __deepcopy__(self, memo) -> 'FrozenCompiled':
+        return type(self)(self.fn)
+
+    def __reduce__(self):
+        return type(self), (self.fn, )
+
+    def __call__(self, module: nn.Module, x: Tensor) -> Tensor:
+        import torch._inductor.config as inductor_config
+        key = _weights_key(module)
+        if key != self._key:
+            if self._compiled is not None:
+                torch.compiler.reset()  # else the stale weights stay frozen
+            self.freezing = self.can_freeze(module)
+            if not self.freezing:
+                from mmengine.logging import print_log
+                print_log(
+                    'test_cfg.fast.compile: compiling '
+                    f'{type(module).__name__} without freezing its weights'
+                    ' (a BatchNorm follows a transposed convolution)',
+                    logger='current')
+            self._compiled = torch.compile(
+                self.fn, backend='inductor', dynamic=False)
+            self._key = key
+        frames = _compiled_frames()
+        start = time.perf_counter()
+        with torch.no_grad(), inductor_config.patch(freezing=self.freezing):
+            out = self._compiled(module, x)
+        if _compiled_frames() != frames:
+            seconds = time.perf_counter() - start
+            self.compile_times.append(seconds)
+            from mmengine.logging import print_log
+            print_log(
+                f'test_cfg.fast.compile: compiled {type(module).__name__} '
+                f'for input {tuple(x.shape)} in {seconds:.1f} s',
+                logger='current')
+        return out
+
+
+def _compiled_frames() -> int:
+    """How many frames dynamo has compiled in this process."""
+    from torch._dynamo.utils import counters
+    return counters['stats']['unique_graphs']
 
 
 #: Convs whose forward is the plain convolution of their weights: others

@@ -1,6 +1,5 @@
 """Max-unpooling with pooling switches, shared by SegNet and DeconvNet."""
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Iterator, List, Optional, Sequence
 
 import torch
@@ -13,7 +12,9 @@ from .switches import Switch, get_switches
 
 SWITCH_SOURCES = ('backbone', 'features')
 
-_NATIVE_UNPOOL = ContextVar('native_unpool', default=False)
+#: how many :func:`native_unpool` contexts are open; a plain global, which
+#: ``torch.compile`` reads and guards on (a ContextVar breaks its graph)
+_native_unpool_depth = 0
 
 
 def check_switch_source(source: str) -> None:
@@ -53,7 +54,7 @@ def max_unpool2d(x: Tensor, indices: Tensor,
                          f'{tuple(indices.shape)} for {tuple(x.shape)}')
     n, c = x.shape[:2]
     height, width = output_size[-2:]
-    if _NATIVE_UNPOOL.get():
+    if _native_unpool_depth:
         return torch.ops.aten.max_unpool2d(x, indices, [height, width])
     out = x.new_zeros(n, c, height * width)
     out = out.scatter(2, indices.flatten(2), x.flatten(2))
@@ -62,12 +63,17 @@ def max_unpool2d(x: Tensor, indices: Tensor,
 
 @contextmanager
 def native_unpool() -> Iterator[None]:
-    """Within the context, :func:`max_unpool2d` runs ATen's kernel."""
-    token = _NATIVE_UNPOOL.set(True)
+    """Within the context, :func:`max_unpool2d` runs ATen's kernel.
+
+    The switch is process-wide while the context is open (as
+    ``torch.backends`` flags are), not per thread.
+    """
+    global _native_unpool_depth
+    _native_unpool_depth += 1
     try:
         yield
     finally:
-        _NATIVE_UNPOOL.reset(token)
+        _native_unpool_depth -= 1
 
 
 class UnpoolBlock(nn.Module):
