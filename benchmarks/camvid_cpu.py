@@ -131,6 +131,9 @@ def collect_run(work_dir: str) -> dict:
                 iters = max(iters, entry.get('iter', 0))
     if val is None:
         raise ValueError(f'no validation result in {scalars}')
+    # training is logged every few iterations; the last validation's step
+    # is the last iteration when max_iters is not a multiple of that
+    iters = max(iters, val.get('step', 0))
     return dict(
         config=record['config'],
         seed=record['seed'],

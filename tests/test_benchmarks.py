@@ -30,6 +30,7 @@ def _load(name):
 speed = _load('speed')
 data_time = _load('data_time')
 step_time = _load('step_time')
+camvid_cpu = _load('camvid_cpu')
 FAMILIES = sorted(speed.FAMILIES)
 
 
@@ -225,3 +226,29 @@ def test_step_time_times_both_layouts(capsys):
     assert [line[0] for line in lines] == ['nchw', 'channels_last']
     assert lines[0][-2] == '1.00x'
     assert all(float(line[1]) > 0 for line in lines)
+
+
+def test_collect_run_counts_iterations_past_the_last_log(tmp_path):
+    """max_iters 1440 logged every 50: the run trained 1440 iterations,
+    which the last validation's step says, not the last logged 1400."""
+    work_dir = tmp_path / 'seed0'
+    run = work_dir / '20260101_000000'
+    os.makedirs(run / 'vis_data')
+    (work_dir / camvid_cpu.RUN_FILE).write_text(
+        json.dumps(dict(config='configs/a.py', seed=0, wall_s=12.5)))
+    (run / '20260101_000000.log').write_text(
+        'mmengine - INFO - per class results:\n'
+        '| Class | IoU | Acc |\n| Sky | 80.5 | 90.0 |\n| Pole | nan | nan |\n')
+    lines = [
+        dict(iter=1350, loss=1.0),
+        dict(iter=1400, loss=0.9),
+        dict(aAcc=60.5, mIoU=19.5, step=1440)
+    ]
+    (run / 'vis_data' /
+     'scalars.json').write_text('\n'.join(json.dumps(line)
+                                          for line in lines) + '\n')
+    record = camvid_cpu.collect_run(str(work_dir))
+    assert record['iters'] == 1440
+    assert (record['mIoU'], record['aAcc'], record['wall_s']) == (19.5, 60.5,
+                                                                  12.5)
+    assert record['per_class']['Sky'] == 80.5
