@@ -55,6 +55,7 @@ import argparse
 import contextlib
 import copy
 import ctypes
+import functools
 import gc
 import importlib.util
 import inspect
@@ -94,9 +95,10 @@ FAMILIES = {
 WITH_FC = ('fcn8s', 'deconvnet', 'dilatednet', 'deeplabv1')
 RTOL = 1e-5  # logits, relative to their largest magnitude
 FAST_RTOL = 1e-4  # the fast path's logits (issue 11)
-#: the fast variants of ours: name, ``test_cfg.fast``, flag of this script
-FAST_VARIANTS = (('ours_fast', True, 'fast'), ('ours_compiled',
-                                               dict(compile=True), 'compile'))
+#: the fast variants of ours: variant name, ``test_cfg.fast``, the flag of
+#: this script that adds it, its label in the tables and ``fidelity_*``
+FAST_VARIANTS = (('ours_fast', True, 'fast', 'fast'),
+                 ('ours_compiled', dict(compile=True), 'compile', 'compiled'))
 GEMM_N = 2048
 INFER_BATCH, TRAIN_BATCH = 1, 2
 LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.modules.batchnorm._BatchNorm)
@@ -491,12 +493,6 @@ class Contenders:
             model = self.ours if model is None else model
             return model.predict(self.inputs, self.samples)
 
-    def infer_fast(self):
-        return self.infer_ours(self.fast['ours_fast'])
-
-    def infer_compiled(self):
-        return self.infer_ours(self.fast['ours_compiled'])
-
     def infer_plain(self):
         with torch.no_grad():
             return plain_models.segment(self.plain, self.inputs)
@@ -629,7 +625,7 @@ def probe(spec: dict) -> dict:
     cfg = load_cfg(spec['family'], spec['size'], spec['widths'],
                    spec['fc_channels'])
     variant = spec['variant']
-    for name, fast, _ in FAST_VARIANTS:
+    for name, fast, _, _ in FAST_VARIANTS:
         if variant == name:
             cfg.model.test_cfg.fast = fast
             variant = 'ours'
@@ -773,10 +769,10 @@ def bench_family(family: str, args, threads: int, gemm: List[float],
         conv_gflop(con.plain, lambda: con.plain(con.inputs)))
 
     calls = dict(ours=con.infer_ours, plain=con.infer_plain)
-    for name, fast, flag in FAST_VARIANTS:
+    for name, fast, flag, label in FAST_VARIANTS:
         if getattr(args, flag):
-            record[f'fidelity_{name[5:]}'] = check_fast(con, cfg, name, fast)
-            calls[name] = getattr(con, f'infer_{name[5:]}')
+            record[f'fidelity_{label}'] = check_fast(con, cfg, name, fast)
+            calls[name] = functools.partial(con.infer_ours, con.fast[name])
     if args.no_onnx:
         record['onnxruntime'] = dict(skipped='--no-onnx')
     else:
@@ -830,7 +826,7 @@ def bench_family(family: str, args, threads: int, gemm: List[float],
         return record
     record['memory'] = {}
     variants = ['ours', 'plain'] + [
-        name for name, _, flag in FAST_VARIANTS if getattr(args, flag)
+        name for name, _, flag, _ in FAST_VARIANTS if getattr(args, flag)
     ]
     for task in ('infer', ) if args.no_train else ('infer', 'train'):
         record['memory'][task] = {}
@@ -911,9 +907,8 @@ def _mem(memory: dict, task: str, variant: str) -> str:
 
 def to_markdown(result: dict) -> str:
     m, s = result['machine'], result['settings']
-    fast = [(name, label) for name, label in (('ours_fast', 'fast'),
-                                              ('ours_compiled', 'compiled'))
-            if s.get(label if label == 'fast' else 'compile')]
+    fast = [(name, label) for name, _, flag, label in FAST_VARIANTS
+            if s.get(flag)]
     lines = [
         f'Machine: {m["cpu"]}, {m["threads"]} torch threads, torch '
         f'{m["torch"]} ({m["cpu_capability"]}), onnxruntime '

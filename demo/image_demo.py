@@ -28,7 +28,7 @@ from mmengine.utils import mkdir_or_exist
 
 from mmseg_ext.apis import (BACKENDS, Segmenter, display_available,
                             draw_overlay, save_label_png)
-from mmseg_ext.models.utils import FAST_CLI_CHOICES
+from mmseg_ext.models.utils import FAST_CLI_CHOICES, add_fast_argument
 
 IMG_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -63,15 +63,7 @@ def parse_args(argv=None):
         '--crf',
         action=argparse.BooleanOptionalAction,
         help='dense CRF on or off (default: as model.test_cfg.crf)')
-    parser.add_argument(
-        '--fast',
-        nargs='?',
-        const='on',
-        choices=tuple(FAST_CLI_CHOICES),
-        help='fast inference (model.test_cfg.fast, pytorch backend): '
-        'channels_last, native unpooling; `--fast compile` also compiles '
-        'the network with its weights frozen (seconds to a minute first, '
-        'pays back over many images); the labels of the plain model')
+    add_fast_argument(parser)
     parser.add_argument(
         '--save-npy',
         action='store_true',

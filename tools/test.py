@@ -8,7 +8,7 @@ from mmengine.runner import Runner
 
 from mmseg_ext.datasets import check_datasets
 from mmseg_ext.engine import MMSegExtError, check_checkpoint, check_work_dir
-from mmseg_ext.models.utils import FAST_CLI_CHOICES
+from mmseg_ext.models.utils import FAST_CLI_CHOICES, add_fast_argument
 from mmseg_ext.utils import adapt_env
 
 
@@ -28,15 +28,7 @@ def parse_args():
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
         '--tta', action='store_true', help='test time augmentation')
-    parser.add_argument(
-        '--fast',
-        nargs='?',
-        const='on',
-        choices=tuple(FAST_CLI_CHOICES),
-        help='fast inference (model.test_cfg.fast): channels_last, '
-        'native unpooling; `--fast compile` also compiles the network with '
-        'its weights frozen (seconds to a minute first, pays back over many '
-        'images); the labels of the plain model')
+    add_fast_argument(parser)
     parser.add_argument(
         '--cfg-options',
         nargs='+',

@@ -14,7 +14,8 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from mmseg_ext.models.utils import (FAST_OPTIONS, conv_bn_folded,
+from mmseg_ext.models.utils import (FAST_CLI_CHOICES, FAST_OPTIONS,
+                                    add_fast_argument, conv_bn_folded,
                                     fast_inference, find_conv_bn_pairs,
                                     fold_conv_bn, parse_fast_cfg)
 from ..conftest import MINI_CFG, REPO
@@ -302,3 +303,19 @@ def test_parse_fast_cfg_errors(cfg, match):
     path = 'segnet/segnet_vgg16-bn-tiny_1xb4-1k_camvid-mini-180x240.py'
     with pytest.raises(TypeError, match=match):
         _build(path, fast=cfg)
+
+
+def test_fast_argument():
+    """``--fast [on|compile]`` of tools/test.py and the demos."""
+    import argparse
+    parser = argparse.ArgumentParser()
+    add_fast_argument(parser)
+    assert parser.parse_args([]).fast is None
+    chosen = [
+        FAST_CLI_CHOICES[parser.parse_args(argv).fast]
+        for argv in (['--fast'], ['--fast', 'compile'])
+    ]
+    assert chosen == [True, dict(compile=True)]
+    assert [parse_fast_cfg(cfg)['compile'] for cfg in chosen] == [False, True]
+    with pytest.raises(SystemExit):
+        parser.parse_args(['--fast', 'jit'])

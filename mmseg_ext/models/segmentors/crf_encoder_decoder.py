@@ -20,12 +20,6 @@ from ..utils import (DenseCRF, FrozenCompiled, conv_bn_folded,
                      find_conv_bn_pairs, native_unpool, parse_fast_cfg)
 
 
-def _network(model: EncoderDecoder, inputs: Tensor) -> Tensor:
-    """The network's logits at its output size (``_forward``, the path
-    ONNX export traces): what the ``compile`` fast path compiles."""
-    return model.decode_head.forward(model.extract_feat(inputs))
-
-
 @MODELS.register_module()
 class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
     """Encoder-decoder with optional fully connected CRF at test time.
@@ -79,14 +73,15 @@ class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
       weights made per call where they are smaller than the conv's output
       and dropped after it. The pairs are found by watching the first such
       call, which runs plain.
-    - ``compile`` (off): the network (backbone and decode head, up to the
-      logits at the head's output size) is compiled by inductor with the
-      weights frozen into it (:class:`~mmseg_ext.models.utils.
-      FrozenCompiled`): BatchNorm folded, weights laid out for oneDNN once,
-      element-wise work fused. Each new input shape compiles first (tens of
-      seconds on a CPU, logged), and a change of the weights compiles
-      again, so it is for many images of one size: a test set, a video.
-      It keeps a second, frozen copy of the weights. Excludes ``fold_bn``.
+    - ``compile`` (off): the network (``_forward``: backbone and decode
+      head, up to the logits at the head's output size) is compiled by
+      inductor with the weights frozen into it (:class:`~mmseg_ext.models.
+      utils.FrozenCompiled`; DeconvNet's without freezing): BatchNorm
+      folded, weights laid out for oneDNN once, element-wise work fused.
+      Each new input shape compiles first (tens of seconds on a CPU,
+      logged), and a change of the weights compiles again, so it is for
+      many images of one size: a test set, a video. It keeps a second,
+      frozen copy of the weights. Excludes ``fold_bn``.
 
     The logits match the plain model's to float rounding (1e-4) and so the
     labels, but for ties at that level; in SegNet and DeconvNet such a tie
@@ -116,8 +111,7 @@ class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
             self._class_weight()
         parse_fast_cfg((self.test_cfg or {}).get('fast'))
         self._conv_bn_pairs = None  # found at the first fast inference
-        self._compiled = FrozenCompiled(_network)
-        self._compiled_active = False  # inference() runs it
+        self._compiled = FrozenCompiled(EncoderDecoder._forward)
 
     def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Logits of :meth:`EncoderDecoder.inference`, by the fast path
@@ -137,11 +131,7 @@ class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
                 return seg_logits.contiguous()
             if fast['fold_bn']:
                 stack.enter_context(conv_bn_folded(self, self._conv_bn_pairs))
-            self._compiled_active = fast['compile']
-            try:
-                seg_logits = run(inputs)
-            finally:
-                self._compiled_active = False
+            seg_logits = run(inputs)
         return seg_logits.contiguous()
 
     def _build_crf(self) -> Optional[DenseCRF]:
@@ -156,8 +146,11 @@ class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
 
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: List[dict]) -> Tensor:
-        """Logits of :class:`EncoderDecoder`, adjusted for class weights."""
-        if self._compiled_active:
+        """Logits of :class:`EncoderDecoder` (of the compiled network with
+        ``test_cfg.fast.compile`` in eval mode), adjusted for class
+        weights."""
+        fast = parse_fast_cfg((self.test_cfg or {}).get('fast'))
+        if fast['compile'] and not self.training:
             seg_logits = self.decode_head.predict_by_feat(
                 self._compiled(self, inputs), batch_img_metas)
         else:

@@ -1,6 +1,6 @@
 from .dense_crf import DenseCRF
 from .fast_inference import (FAST_CLI_CHOICES, FAST_DEFAULTS, FAST_OPTIONS,
-                             FrozenCompiled, conv_bn_folded,
+                             FrozenCompiled, add_fast_argument, conv_bn_folded,
                              find_conv_bn_pairs, fold_conv_bn, parse_fast_cfg)
 from .switches import FeaturesWithSwitches, Switch, get_switches
 from .unpool import (SWITCH_SOURCES, UnpoolBlock, check_switch_source,
@@ -15,5 +15,6 @@ __all__ = [
     'collect_switches', 'max_unpool2d', 'pool_switches', 'DenseCRF', 'FUSIONS',
     'UpFusionBlock', 'crop_or_pad_like', 'check_switch_source', 'FAST_OPTIONS',
     'FAST_DEFAULTS', 'conv_bn_folded', 'native_unpool', 'find_conv_bn_pairs',
-    'fold_conv_bn', 'parse_fast_cfg', 'FrozenCompiled', 'FAST_CLI_CHOICES'
+    'fold_conv_bn', 'parse_fast_cfg', 'FrozenCompiled', 'FAST_CLI_CHOICES',
+    'add_fast_argument'
 ]

@@ -17,6 +17,7 @@ from typing import Callable, Iterator, List, Sequence, Tuple, TypeVar
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 from mmcv.cnn.bricks import wrappers
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -40,6 +41,21 @@ FAST_DEFAULTS = dict(
 #: ``--fast [on|compile]`` of ``tools/test.py`` and the demos, as the
 #: ``test_cfg.fast`` it sets.
 FAST_CLI_CHOICES = {'on': True, 'compile': dict(compile=True)}
+
+
+def add_fast_argument(parser) -> None:
+    """Add ``--fast [on|compile]`` to an ``argparse`` parser, as
+    ``tools/test.py`` and the demos take it; its value, if given, is a key
+    of :data:`FAST_CLI_CHOICES`."""
+    parser.add_argument(
+        '--fast',
+        nargs='?',
+        const='on',
+        choices=tuple(FAST_CLI_CHOICES),
+        help='fast inference (model.test_cfg.fast; PyTorch models): '
+        'channels_last, native unpooling; `--fast compile` also compiles '
+        'the network with its weights frozen (seconds to a minute first, '
+        'pays back over many images); the labels of the plain model')
 
 
 def parse_fast_cfg(cfg) -> dict:
@@ -123,7 +139,6 @@ class FrozenCompiled:
     def can_freeze(module: nn.Module) -> bool:
         """False where inductor's freezing would fold a BatchNorm into a
         transposed convolution (see the class's notes)."""
-        from mmcv.cnn import ConvModule
         for m in module.modules():
             if isinstance(m, ConvModule):
                 pairs = [(m.conv, m.norm)] if m.with_norm else []
