@@ -1,3 +1,3 @@
-from .env import adapt_env, silence_pkg_resources_warning
+from .env import adapt_env, close_process_group, silence_pkg_resources_warning
 
-__all__ = ['adapt_env', 'silence_pkg_resources_warning']
+__all__ = ['adapt_env', 'close_process_group', 'silence_pkg_resources_warning']
