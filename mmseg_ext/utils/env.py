@@ -114,7 +114,7 @@ def close_process_group() -> None:
     at interpreter shutdown ("terminate called without an active
     exception", SIGABRT) while another rank is still working, e.g. rank 0
     writing the test metrics: ``tools/dist_test.sh`` then failed after a
-    successful test (about one run in five on a 2-core CPU). The tools call
+    successful test (2 of 8 runs on a 2-core CPU). The tools call
     this when the runner is done; without a process group it does nothing.
     """
     if dist.is_available() and dist.is_initialized():

@@ -42,12 +42,3 @@ def test_package_schedules_use_it():
         cfg = Config.fromfile(f'configs/_base_/schedules/{name}.py')
         assert cfg.default_hooks.logger.type == 'mmseg_ext.RankZeroLoggerHook'
         assert cfg.default_hooks.logger.interval == 50
-
-
-def test_close_process_group_without_one_does_nothing():
-    import torch.distributed as dist
-
-    from mmseg_ext.utils import close_process_group
-    assert not dist.is_initialized()
-    close_process_group()
-    assert not dist.is_initialized()

@@ -301,3 +301,12 @@ def test_shell_scripts_are_executable():
                    'slurm_test.sh'):
         assert os.access(osp.join(REPO, 'tools', script), os.X_OK), script
     assert shutil.which('bash')
+
+
+def test_close_process_group_without_one_does_nothing():
+    import torch.distributed as dist
+
+    from mmseg_ext.utils import close_process_group
+    assert not dist.is_initialized()
+    close_process_group()
+    assert not dist.is_initialized()
