@@ -9,7 +9,7 @@ from mmengine.runner import Runner
 from mmseg_ext.datasets import check_datasets
 from mmseg_ext.engine import (MMSegExtError, check_checkpoint, check_work_dir,
                               lock_work_dir)
-from mmseg_ext.utils import adapt_env, close_process_group
+from mmseg_ext.utils import adapt_env, end_distributed_process
 
 
 def parse_args():
@@ -64,7 +64,8 @@ def main():
         for note in notes:  # what the checks repaired, into the run's log
             runner.logger.warning(note)
         runner.train()
-        close_process_group()  # all ranks done before any exits
+        del runner  # its dataloader workers end with it
+        end_distributed_process()  # a distributed run ends here
     except MMSegExtError as e:  # names the file or option at fault
         raise SystemExit(f'{type(e).__name__}: {e}') from None
 

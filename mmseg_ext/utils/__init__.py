@@ -1,3 +1,6 @@
-from .env import adapt_env, close_process_group, silence_pkg_resources_warning
+from .env import (adapt_env, end_distributed_process,
+                  silence_pkg_resources_warning)
 
-__all__ = ['adapt_env', 'close_process_group', 'silence_pkg_resources_warning']
+__all__ = [
+    'adapt_env', 'end_distributed_process', 'silence_pkg_resources_warning'
+]

@@ -303,10 +303,58 @@ def test_shell_scripts_are_executable():
     assert shutil.which('bash')
 
 
-def test_close_process_group_without_one_does_nothing():
+def test_end_distributed_process_without_a_group_returns():
     import torch.distributed as dist
 
-    from mmseg_ext.utils import close_process_group
+    from mmseg_ext.utils import end_distributed_process
     assert not dist.is_initialized()
-    close_process_group()
+    end_distributed_process()  # returns: a plain run ends normally
     assert not dist.is_initialized()
+
+
+END_SCRIPT = '''
+import atexit, logging, sys
+sys.stdout = open(1, 'w', closefd=False)  # buffered, as without python -u
+import torch, torch.distributed as dist
+from mmseg_ext.utils import end_distributed_process
+
+dist.init_process_group('gloo')
+rank = dist.get_rank()
+model = torch.nn.parallel.DistributedDataParallel(torch.nn.Conv2d(3, 4, 3))
+model(torch.randn(1, 3, 8, 8)).sum().backward()  # gloo all-reduces
+log = logging.getLogger('end')
+log.addHandler(logging.FileHandler(sys.argv[1] + f'.rank{rank}.log'))
+log.warning('logged by rank %d', rank)
+print(f'printed by rank {rank}', end='')  # still in the buffer
+atexit.register(lambda: open(sys.argv[1] + '.finalized', 'w').close())
+end_distributed_process()
+print('after end_distributed_process')
+'''
+
+
+@pytest.mark.slow
+def test_end_distributed_process_flushes_and_skips_finalization(
+        setup, tmp_path):
+    """Both ranks exit 0 with every line out, without finalization.
+
+    Interpreter finalization is where a gloo worker thread releasing a
+    finished collective aborts the process (see the function's docstring);
+    the atexit handler shows it never runs. The print left in a buffered
+    stdout (torchrun itself starts ``python -u``, other launchers may not)
+    and the FileHandler show that streams and logs are flushed first.
+    """
+    _, env = setup
+    script = tmp_path / 'end.py'
+    script.write_text(END_SCRIPT)
+    base = str(tmp_path / 'out')
+    res = _run([
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        f'--master_port={_free_port()}',
+        str(script), base
+    ], env)
+    for rank in (0, 1):
+        assert f'printed by rank {rank}' in res.stdout
+        with open(f'{base}.rank{rank}.log') as f:
+            assert f.read() == f'logged by rank {rank}\n'
+    assert 'after end_distributed_process' not in res.stdout
+    assert not osp.exists(base + '.finalized')
