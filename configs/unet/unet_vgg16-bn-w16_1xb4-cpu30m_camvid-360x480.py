@@ -4,6 +4,8 @@
 # train images (batches of 4 crops of 192x256), evaluated on the 101 val
 # images at 480x360; square-root median-frequency balancing, undone at
 # test time (logit_adjust, configs/segnet/README.md#class-balancing).
+# Channels_last batches (about 20% faster steps on the CPU) fit 4000
+# iterations inside 30 minutes.
 _base_ = [
     '../_base_/models/unet_vgg16-bn.py', '../_base_/datasets/camvid_cpu.py',
     '../_base_/default_runtime.py',
@@ -12,7 +14,8 @@ _base_ = [
 norm_cfg = dict(type='BN', requires_grad=True)
 widths = [16, 32, 64, 128, 128]
 model = dict(
-    data_preprocessor=dict(size={{_base_.crop_size}}),
+    data_preprocessor=dict(
+        type='ChannelsLastSegDataPreProcessor', size={{_base_.crop_size}}),
     backbone=dict(stage_channels=widths, norm_cfg=norm_cfg),
     decode_head=dict(
         in_channels=widths,
@@ -22,4 +25,4 @@ model = dict(
         loss_decode={{_base_.sqrt_balanced_loss}}),
     test_cfg=dict(logit_adjust=1.0))
 train_dataloader = dict(batch_size=4)
-train_cfg = dict(max_iters=3000, val_interval=750)
+train_cfg = dict(max_iters=4000, val_interval=1000)
