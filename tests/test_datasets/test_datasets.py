@@ -168,3 +168,47 @@ def test_demo_uses_every_embedded_image():
     h, w = train[0]['inputs'].shape[1:]
     assert h <= crop_h and w <= crop_w
     assert val[0]['inputs'].shape == (3, 180, 240)
+
+
+@pytest.mark.parametrize('name', [
+    'segnet/segnet_vgg16-bn-w16_1xb8-cpu30m_camvid-180x240.py',
+    'unet/unet_vgg16-bn-w16_1xb8-cpu30m_camvid-180x240.py'
+])
+def test_half_resolution_recipes_score_at_the_labels_size(tmp_path, name):
+    """The half-resolution CPU recipes train on 96x128 crops of CamVid at
+    240x180 and test at 240x180, but the prediction that is scored has the
+    labels' 480x360 (the metric is the full-resolution one)."""
+    from mmseg.registry import MODELS
+    root = tmp_path / 'camvid'
+    os.makedirs(root / 'val')
+    os.makedirs(root / 'valannot')
+    stem = open(osp.join(CAMVID_MINI, 'val.txt')).read().split()[0]
+    img = Image.open(osp.join(CAMVID_MINI, 'val', stem + '.jpg'))
+    img.resize((480, 360), Image.BILINEAR).save(root / 'val' / (stem + '.png'))
+    label = Image.open(osp.join(CAMVID_MINI, 'valannot', stem + '.png'))
+    label.resize((480, 360), Image.NEAREST).save(root / 'valannot' /
+                                                (stem + '.png'))
+    (root / 'val.txt').write_text(stem + '\n')
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(REPO, 'configs', name))
+    split = dict(
+        data_root=str(root),
+        ann_file='val.txt',
+        data_prefix=dict(img_path='val', seg_map_path='valannot'))
+    train = DATASETS.build(dict(cfg.train_dataloader.dataset, **split))
+    for _ in range(3):  # random scale 0.75-1.5 of 240x180: always 96x128
+        assert train[0]['inputs'].shape == (3, 96, 128)
+    val = DATASETS.build(dict(cfg.val_dataloader.dataset, **split))[0]
+    assert val['inputs'].shape == (3, 180, 240)
+    assert val['data_samples'].gt_sem_seg.data.shape == (1, 360, 480)
+    cfg.model.backbone.stage_channels = (4, 8, 8, 16, 16)
+    cfg.model.decode_head.in_channels = [4, 8, 8, 16, 16]
+    if 'decoder_channels' in cfg.model.decode_head:
+        cfg.model.decode_head.decoder_channels = [4, 4, 8, 8]
+    else:
+        cfg.model.decode_head.channels = 4
+    model = MODELS.build(cfg.model).eval()
+    batch = dict(inputs=[val['inputs']], data_samples=[val['data_samples']])
+    pred = model.test_step(batch)[0]
+    assert pred.pred_sem_seg.data.shape == (1, 360, 480)
+    assert pred.seg_logits.data.shape == (11, 360, 480)

@@ -76,8 +76,9 @@ class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
     - ``compile`` (off): the network (``_forward``: backbone and decode
       head, up to the logits at the head's output size) is compiled by
       inductor with the weights frozen into it (:class:`~mmseg_ext.models.
-      utils.FrozenCompiled`; DeconvNet's without freezing): BatchNorm
-      folded, weights laid out for oneDNN once, element-wise work fused.
+      utils.FrozenCompiled`): BatchNorm folded (after DeconvNet's
+      transposed convs by this package, inductor misfolds those), weights
+      laid out for oneDNN once, element-wise work fused.
       Each new input shape compiles first (tens of seconds on a CPU,
       logged), and a change of the weights compiles again, so it is for
       many images of one size: a test set, a video. It keeps a second,

@@ -114,12 +114,17 @@ class FrozenCompiled:
     (:func:`torch.compiler.reset`, which also drops other compiled code of
     the process) and the call compiles again. Calls run without autograd.
 
-    A module with a transposed convolution followed by BatchNorm (an mmcv
+    A BatchNorm right after a transposed convolution (an mmcv
     ``ConvModule`` with ``conv_cfg=dict(type='deconv')``, as DeconvNet's
-    decoder) is compiled without freezing: inductor's freezing folds such a
-    BatchNorm into the weight's first axis, which for a transposed conv is
-    the input channels (torch 2.13; wrong logits wherever the widths are
-    equal), so it gets no frozen constants and little of the gain.
+    decoder) is folded here, not by inductor: inductor's freezing folds
+    such a BatchNorm into the weight's first axis, which for a transposed
+    conv is the input channels (torch 2.13; wrong logits wherever the
+    widths are equal). While compiling and at every call, those pairs run
+    as one transposed conv with the folded weight (:func:`fold_conv_bn`,
+    on the output-channel axis), which freezing then computes once as a
+    constant; the model itself is restored after each call. Where such a
+    pair cannot be folded (a BatchNorm in train mode) the module is
+    compiled without freezing.
 
     Copies of it (``copy.deepcopy`` of a model, pickling) start uncompiled.
 
@@ -131,26 +136,39 @@ class FrozenCompiled:
         self.fn = fn
         self._compiled = None
         self._key = None
-        self.freezing = None  # decided at the first call
+        #: (module, forward) patched in for each call: a BatchNorm after a
+        #: transposed conv folded into it (the same functions every call,
+        #: which dynamo's guards compare)
+        self._patches: List[Tuple[nn.Module, Callable]] = []
+        #: whether the weights are frozen into the graph (decided at each
+        #: compile; False only where a BatchNorm after a transposed conv
+        #: cannot be folded here, e.g. one in train mode)
+        self.freezing = None
         #: seconds each call that compiled took, in order
         self.compile_times: List[float] = []
 
     @staticmethod
-    def can_freeze(module: nn.Module) -> bool:
-        """False where inductor's freezing would fold a BatchNorm into a
-        transposed convolution (see the class's notes)."""
+    def transposed_conv_bn(
+            module: nn.Module) -> List[Tuple[nn.Module, nn.Module]]:
+        """The (transposed conv, BatchNorm) pairs of ``module`` where the
+        BatchNorm normalises the conv's output: the conv and norm of an
+        mmcv ``ConvModule`` (which norms right after the conv) and adjacent
+        layers of an ``nn.Sequential``."""
+        found = []
         for m in module.modules():
             if isinstance(m, ConvModule):
-                pairs = [(m.conv, m.norm)] if m.with_norm else []
+                order = list(m.order)
+                norm_next = m.with_norm and order.index(
+                    'norm') == order.index('conv') + 1
+                pairs = [(m.conv, m.norm)] if norm_next else []
             elif isinstance(m, nn.Sequential):
                 pairs = list(zip(m, list(m)[1:]))
             else:
                 continue
-            if any(
-                    getattr(conv, 'transposed', False) is True
-                    and isinstance(bn, _BatchNorm) for conv, bn in pairs):
-                return False
-        return True
+            found += [(conv, bn) for conv, bn in pairs
+                      if getattr(conv, 'transposed', False) is True
+                      and isinstance(bn, _BatchNorm)]
+        return found
 
     def __deepcopy__(self, memo) -> 'FrozenCompiled':
         return type(self)(self.fn)
@@ -164,21 +182,36 @@ class FrozenCompiled:
         if key != self._key:
             if self._compiled is not None:
                 torch.compiler.reset()  # else the stale weights stay frozen
-            self.freezing = self.can_freeze(module)
+            pairs = self.transposed_conv_bn(module)
+            self.freezing = all(
+                _foldable(conv, bn) and not bn.training for conv, bn in pairs)
+            self._patches = [
+                patch for conv, bn in pairs
+                for patch in ((conv, _bind(conv, bn, always=True)),
+                              (bn, _identity))
+            ] if self.freezing else []
             if not self.freezing:
                 from mmengine.logging import print_log
                 print_log(
                     'test_cfg.fast.compile: compiling '
                     f'{type(module).__name__} without freezing its weights'
-                    ' (a BatchNorm follows a transposed convolution)',
+                    ' (a BatchNorm after a transposed conv cannot be '
+                    'folded)',
                     logger='current')
             self._compiled = torch.compile(
                 self.fn, backend='inductor', dynamic=False)
             self._key = key
         frames = _compiled_frames()
         start = time.perf_counter()
-        with torch.no_grad(), inductor_config.patch(freezing=self.freezing):
-            out = self._compiled(module, x)
+        try:
+            for patched, forward in self._patches:
+                patched.forward = forward
+            with torch.no_grad(), inductor_config.patch(
+                    freezing=self.freezing):
+                out = self._compiled(module, x)
+        finally:
+            for patched, _ in self._patches:
+                patched.__dict__.pop('forward', None)
         if _compiled_frames() != frames:
             seconds = time.perf_counter() - start
             self.compile_times.append(seconds)
@@ -301,15 +334,19 @@ def _conv(conv: _ConvNd, x: Tensor, weight: Tensor, bias: Tensor,
                           output_padding, conv.groups, conv.dilation)
 
 
-def _folded_forward(conv: _ConvNd, bn: _BatchNorm, x: Tensor, *args) -> Tensor:
+def _folded_forward(conv: _ConvNd,
+                    bn: _BatchNorm,
+                    x: Tensor,
+                    *args,
+                    always: bool = False) -> Tensor:
     """``bn(conv(x))`` as one conv where that moves fewer bytes.
 
     Folding costs a pass over the weights, BatchNorm one over the output:
     a conv whose weight outnumbers its output (deep layers of a small
-    input, fc6) runs as conv then BatchNorm.
+    input, fc6) runs as conv then BatchNorm, unless ``always``.
     """
     out_numel = x.numel() // max(x.shape[1], 1) * conv.out_channels
-    if conv.weight.numel() >= out_numel:
+    if not always and conv.weight.numel() >= out_numel:
         out = type(conv).forward(conv, x, *args)
         return type(bn).forward(bn, out)
     weight, bias = fold_conv_bn(conv, bn)
@@ -341,9 +378,11 @@ def conv_bn_folded(model: nn.Module,
             del module.forward
 
 
-def _bind(conv: _ConvNd, bn: _BatchNorm) -> Callable[..., Tensor]:
+def _bind(conv: _ConvNd,
+          bn: _BatchNorm,
+          always: bool = False) -> Callable[..., Tensor]:
 
     def forward(x: Tensor, *args) -> Tensor:
-        return _folded_forward(conv, bn, x, *args)
+        return _folded_forward(conv, bn, x, *args, always=always)
 
     return forward
