@@ -186,8 +186,8 @@ def test_half_resolution_recipes_score_at_the_labels_size(tmp_path, name):
     img = Image.open(osp.join(CAMVID_MINI, 'val', stem + '.jpg'))
     img.resize((480, 360), Image.BILINEAR).save(root / 'val' / (stem + '.png'))
     label = Image.open(osp.join(CAMVID_MINI, 'valannot', stem + '.png'))
-    label.resize((480, 360), Image.NEAREST).save(root / 'valannot' /
-                                                (stem + '.png'))
+    label = label.resize((480, 360), Image.NEAREST)
+    label.save(root / 'valannot' / (stem + '.png'))
     (root / 'val.txt').write_text(stem + '\n')
     init_default_scope('mmseg')
     cfg = Config.fromfile(osp.join(REPO, 'configs', name))
