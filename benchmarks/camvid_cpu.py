@@ -14,7 +14,9 @@ come from the work_dirs, never by hand::
 
 ``collect`` writes ``benchmarks/results/camvid_cpu.json`` (a list of
 records with ``config``, ``seed``, ``iters``, ``wall_s``, ``mIoU``,
-``aAcc`` and ``per_class``, IoU by class name), prints a markdown table
+``aAcc`` and ``per_class``, IoU by class name; a run found under the work
+root replaces the record of its config and seed, the other records stay),
+prints a markdown table
 for the README, and rewrites the ``Results`` of each recorded config in its
 folder's ``metafile.yaml`` (mim's model index): CamVid mIoU and aAcc, the
 mean over the config's runs, with a comment naming the seeds. Nothing else
@@ -144,11 +146,32 @@ def collect_run(work_dir: str) -> dict:
         per_class=per_class_iou(log_file))
 
 
+def merge_records(old: List[dict], new: List[dict]) -> List[dict]:
+    """``old`` records with those of ``new`` in place of the same config
+    and seed; configs that no longer exist in the repository are dropped.
+
+    The work_dirs of earlier runs may be gone (another machine, a clean
+    clone): their results stay in the JSON until a new run of the same
+    config and seed replaces them.
+    """
+    key = lambda r: (r['config'], r['seed'])  # noqa: E731
+    merged = {
+        key(r): r
+        for r in old if osp.isfile(osp.join(REPO, r['config']))
+    }
+    merged.update((key(r), r) for r in new)
+    return sorted(merged.values(), key=key)
+
+
 def collect(work_root: str, out: str) -> list:
     runs = sorted(
         osp.dirname(p)
         for p in glob.glob(osp.join(work_root, '*', '*', RUN_FILE)))
-    records = [collect_run(run) for run in runs]
+    old = []
+    if osp.isfile(out):
+        with open(out) as f:
+            old = json.load(f)
+    records = merge_records(old, [collect_run(run) for run in runs])
     os.makedirs(osp.dirname(out), exist_ok=True)
     with open(out, 'w') as f:
         json.dump(records, f, indent=1)

@@ -252,3 +252,22 @@ def test_collect_run_counts_iterations_past_the_last_log(tmp_path):
     assert (record['mIoU'], record['aAcc'], record['wall_s']) == (19.5, 60.5,
                                                                   12.5)
     assert record['per_class']['Sky'] == 80.5
+
+
+def test_collect_keeps_records_of_runs_not_under_the_work_root():
+    """A new run replaces its config's and seed's record; the records of
+    runs whose work_dirs are gone (another machine) stay; records of
+    configs removed from the repository are dropped."""
+    keep = 'configs/segnet/segnet_vgg16-bn-w16_1xb8-cpu30m_camvid-360x480.py'
+    other = 'configs/fcn/fcn8s_vgg16-bn-w16_1xb8-cpu30m_camvid-360x480.py'
+    old = [
+        dict(config=keep, seed=0, mIoU=1.0),
+        dict(config=keep, seed=1, mIoU=2.0),
+        dict(config=other, seed=0, mIoU=3.0),
+        dict(config='configs/fcn/removed.py', seed=0, mIoU=4.0)
+    ]
+    new = [dict(config=keep, seed=1, mIoU=5.0)]
+    merged = camvid_cpu.merge_records(old, new)
+    assert [(r['config'], r['seed'], r['mIoU'])
+            for r in merged] == [(other, 0, 3.0), (keep, 0, 1.0),
+                                 (keep, 1, 5.0)]

@@ -3,6 +3,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
+from torch.overrides import TorchFunctionMode
 
 from mmseg_ext.models import (FCNSkipHead, bilinear_kernel, crop_like,
                               init_bilinear_)
@@ -113,3 +114,30 @@ def test_fcn_head_bad_arguments():
         FCNSkipHead(in_channels=[4, 8], channels=8, num_classes=3)
     with pytest.raises(TypeError, match='list of'):
         FCNSkipHead(in_channels=8, num_classes=3)
+
+
+class _SameDevice(TorchFunctionMode):
+    """Refuses to write tensors of another device into a tensor, as CUDA
+    does (CPU and 'meta' tensors mix silently)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func is torch.Tensor.__setitem__:
+            target, index, value = args
+            devices = {
+                t.device
+                for t in (target, value,
+                          *(index if isinstance(index, tuple) else (index, )))
+                if isinstance(t, torch.Tensor)
+            }
+            assert len(devices) == 1, f'__setitem__ across {devices}'
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize('groups', [1, 4])
+def test_init_bilinear_on_the_weights_device(groups):
+    """MMEngine's runner moves the model to the GPU before init_weights:
+    the kernel is built on the weight's device."""
+    deconv = torch.nn.ConvTranspose2d(
+        4, 4, 4, stride=2, groups=groups, device='meta')
+    with _SameDevice():
+        assert init_bilinear_(deconv).weight.device.type == 'meta'

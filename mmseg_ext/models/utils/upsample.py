@@ -33,11 +33,13 @@ def init_bilinear_(deconv: nn.ConvTranspose2d) -> nn.ConvTranspose2d:
     if kh != kw or in_ch != out_ch_per_group * deconv.groups:
         raise ValueError('bilinear init needs a square kernel and as many '
                          f'output as input channels, got {deconv}')
-    kernel = bilinear_kernel(kh)
+    # on the weight's device: MMEngine's runner moves the model to the GPU
+    # before it calls init_weights
+    kernel = bilinear_kernel(kh).to(deconv.weight)
     with torch.no_grad():
         deconv.weight.zero_()
         if deconv.groups == 1:
-            idx = torch.arange(in_ch)
+            idx = torch.arange(in_ch, device=kernel.device)
             deconv.weight[idx, idx] = kernel
         else:
             deconv.weight[:, 0] = kernel
