@@ -1,21 +1,29 @@
-"""Train the CamVid CPU recipes and collect their results.
+"""Train the CamVid CPU recipes, test them and collect their results.
 
 Each run is ``tools/train.py CONFIG --work-dir WORK_ROOT/NAME/seedS`` with
 ``randomness.seed=S``, timed from start to exit (training and every
-validation; nothing else should run on the machine meanwhile). The results
-come from the work_dirs, never by hand::
+validation; nothing else should run on the machine meanwhile). Its last
+checkpoint is then tested twice with ``tools/test.py``: as the config says
+(``seedS/test``) and with test-time augmentation (``--tta``, ``seedS/tta``:
+the config's multi-scale + flip ``tta_pipeline``). The results come from
+the work_dirs, never by hand::
 
-    # train (one run after another) and collect
+    # train (one run after another), test and collect
     python benchmarks/camvid_cpu.py run CONFIG [CONFIG ...] --seeds 0 1
-    # collect only: the last validation of every run under WORK_ROOT
+    # test trained runs again (after a change of test settings), collect
+    python benchmarks/camvid_cpu.py test CONFIG [CONFIG ...] --seeds 0 1
+    # collect only: every run under WORK_ROOT
     python benchmarks/camvid_cpu.py collect
     # only rewrite the metafiles' results from the JSON
     python benchmarks/camvid_cpu.py metafiles
 
 ``collect`` writes ``benchmarks/results/camvid_cpu.json`` (a list of
 records with ``config``, ``seed``, ``iters``, ``wall_s``, ``mIoU``,
-``aAcc`` and ``per_class``, IoU by class name; a run found under the work
-root replaces the record of its config and seed, the other records stay),
+``aAcc`` and ``per_class``, IoU by class name, from the plain test of the
+last checkpoint, or the training's last validation where it has none; and
+``tta``: ``mIoU``, ``aAcc``, ``per_class`` and ``test_s``, the time of the
+test, where it was tested with ``--tta``; a run found under the work root
+replaces the record of its config and seed, the other records stay),
 prints a markdown table
 for the README, and rewrites the ``Results`` of each recorded config in its
 folder's ``metafile.yaml`` (mim's model index): CamVid mIoU and aAcc, the
@@ -36,6 +44,8 @@ from typing import Dict, List
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RUN_FILE = 'benchmark_run.json'  # written beside the logs of each run
+#: the tests of a run's last checkpoint: sub-folder -> tools/test.py options
+TESTS = {'test': [], 'tta': ['--tta']}
 # a row of mmseg's per-class table: | class | IoU | Acc |
 TABLE_ROW = re.compile(r'^\|\s*(\S[^|]*?)\s*'
                        r'\|\s*([\d.]+|nan)\s*\|\s*([\d.]+|nan)\s*\|$')
@@ -46,18 +56,22 @@ WRITTEN_BY = 'written by benchmarks/camvid_cpu.py'
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='command', required=True)
-    run = sub.add_parser('run', help='train configs, then collect')
-    run.add_argument('configs', nargs='+')
-    run.add_argument('--seeds', nargs='+', type=int, default=[0])
-    run.add_argument(
-        '--data-root',
-        help='CamVid folder (SegNet layout) to link as data/camvid')
+    run = sub.add_parser('run', help='train configs, test, then collect')
+    test = sub.add_parser(
+        'test', help='test the trained runs of configs, then collect')
+    for p in (run, test):
+        p.add_argument('configs', nargs='+')
+        p.add_argument('--seeds', nargs='+', type=int, default=[0])
+        p.add_argument(
+            '--data-root',
+            help='CamVid folder (SegNet layout) to link as data/camvid')
     run.add_argument('--cfg-options', nargs='+', default=[])
     metafiles = sub.add_parser(
         'metafiles', help='rewrite the metafiles\' results from --out')
-    for p in (run, sub.add_parser('collect', help='collect results only')):
+    for p in (run, test,
+              sub.add_parser('collect', help='collect results only')):
         p.add_argument('--work-root', default='work_dirs/camvid_cpu')
-    for p in (run, sub.choices['collect'], metafiles):
+    for p in (run, test, sub.choices['collect'], metafiles):
         p.add_argument(
             '--out',
             default=osp.join(REPO, 'benchmarks/results/camvid_cpu.json'))
@@ -92,11 +106,45 @@ def train(config: str, seed: int, work_dir: str, cfg_options) -> None:
         json.dump(dict(config=config, seed=seed, wall_s=round(wall_s, 1)), f)
 
 
+def test(config: str, work_dir: str) -> None:
+    """Test the last checkpoint of ``work_dir`` as each of :data:`TESTS`."""
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    for name, options in TESTS.items():
+        test_dir = osp.join(work_dir, name)
+        cmd = [
+            sys.executable,
+            osp.join(REPO, 'tools/test.py'), config, checkpoint, '--work-dir',
+            test_dir, *options
+        ]
+        print('+', ' '.join(cmd), flush=True)
+        start = time.time()
+        subprocess.run(cmd, check=True, cwd=REPO)
+        with open(osp.join(test_dir, RUN_FILE), 'w') as f:
+            json.dump(dict(test_s=round(time.time() - start, 1)), f)
+
+
 def last_log(work_dir: str) -> str:
-    logs = sorted(glob.glob(osp.join(work_dir, '*', '*.log')))
+    logs = sorted(glob.glob(osp.join(work_dir, '2*', '*.log')))
     if not logs:
-        raise FileNotFoundError(f'no training log under {work_dir}')
+        raise FileNotFoundError(f'no log under {work_dir}')
     return logs[-1]
+
+
+def test_result(test_dir: str) -> dict:
+    """The metrics of the last test in ``test_dir``; {} if it has none."""
+    if not osp.isfile(osp.join(test_dir, RUN_FILE)):
+        return {}
+    log_file = last_log(test_dir)
+    with open(osp.splitext(log_file)[0] + '.json') as f:
+        metrics = json.load(f)
+    with open(osp.join(test_dir, RUN_FILE)) as f:
+        test_s = json.load(f)['test_s']
+    return dict(
+        mIoU=metrics['mIoU'],
+        aAcc=metrics['aAcc'],
+        per_class=per_class_iou(log_file),
+        test_s=test_s)
 
 
 def per_class_iou(log_file: str) -> dict:
@@ -136,7 +184,7 @@ def collect_run(work_dir: str) -> dict:
     # training is logged every few iterations; the last validation's step
     # is the last iteration when max_iters is not a multiple of that
     iters = max(iters, val.get('step', 0))
-    return dict(
+    result = dict(
         config=record['config'],
         seed=record['seed'],
         iters=iters,
@@ -144,6 +192,13 @@ def collect_run(work_dir: str) -> dict:
         mIoU=val['mIoU'],
         aAcc=val['aAcc'],
         per_class=per_class_iou(log_file))
+    plain = test_result(osp.join(work_dir, 'test'))
+    result.update(
+        (k, plain[k]) for k in ('mIoU', 'aAcc', 'per_class') if k in plain)
+    tta = test_result(osp.join(work_dir, 'tta'))
+    if tta:
+        result['tta'] = tta
+    return result
 
 
 def merge_records(old: List[dict], new: List[dict]) -> List[dict]:
@@ -177,21 +232,24 @@ def collect(work_root: str, out: str) -> list:
         json.dump(records, f, indent=1)
         f.write('\n')
     print(f'{len(records)} runs -> {out}\n')
-    print('| config | seed | iters | wall | val mIoU | aAcc |')
-    print('|---|---|---|---|---|---|')
+    print('| config | seed | iters | wall | val mIoU | aAcc | TTA mIoU |')
+    print('|---|---|---|---|---|---|---|')
     for r in records:
+        tta = f"{r['tta']['mIoU']:.2f}" if 'tta' in r else '-'
         print(f"| `{osp.basename(r['config'])}` | {r['seed']} | {r['iters']}"
               f" | {r['wall_s'] / 60:.1f} min | {r['mIoU']:.2f}"
-              f" | {r['aAcc']:.2f} |")
+              f" | {r['aAcc']:.2f} | {tta} |")
     for config in sorted({r['config'] for r in records}):
         runs = [r for r in records if r['config'] == config]
+        columns = [(f"seed {r['seed']}", r['per_class']) for r in runs]
+        columns += [(f"seed {r['seed']}, TTA", r['tta']['per_class'])
+                    for r in runs if 'tta' in r]
         print(f'\n`{osp.basename(config)}`, IoU per class:\n')
-        print('| class | ' + ' | '.join(f"seed {r['seed']}"
-                                        for r in runs) + ' |')
-        print('|---|' + '---|' * len(runs))
+        print('| class | ' + ' | '.join(c[0] for c in columns) + ' |')
+        print('|---|' + '---|' * len(columns))
         for name in runs[0]['per_class']:
-            print(f'| {name} | ' + ' | '.join(f"{r['per_class'][name]:.2f}"
-                                              for r in runs) + ' |')
+            print(f'| {name} | ' + ' | '.join(f'{c[1][name]:.2f}'
+                                              for c in columns) + ' |')
     for path in write_metafiles(records):
         print(f'results -> {osp.relpath(path, REPO)}')
     return records
@@ -284,14 +342,17 @@ def main():
             for path in write_metafiles(json.load(f)):
                 print(f'results -> {osp.relpath(path, REPO)}')
         return
-    if args.command == 'run':
+    if args.command in ('run', 'test'):
         if args.data_root:
             link_data_root(args.data_root)
         for config in args.configs:
             name = osp.splitext(osp.basename(config))[0]
             for seed in args.seeds:
-                work_dir = osp.join(args.work_root, name, f'seed{seed}')
-                train(config, seed, osp.abspath(work_dir), args.cfg_options)
+                work_dir = osp.abspath(
+                    osp.join(args.work_root, name, f'seed{seed}'))
+                if args.command == 'run':
+                    train(config, seed, work_dir, args.cfg_options)
+                test(config, work_dir)
     collect(args.work_root, args.out)
 
 

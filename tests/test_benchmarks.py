@@ -254,6 +254,43 @@ def test_collect_run_counts_iterations_past_the_last_log(tmp_path):
     assert record['per_class']['Sky'] == 80.5
 
 
+def test_collect_run_takes_the_tests_of_the_last_checkpoint(tmp_path):
+    """A run tested after training (``camvid_cpu.py test``): its record
+    has the plain test's metrics (the config's test settings now) in place
+    of the training's last validation, and the TTA test's under ``tta``;
+    an unfinished test (no run file) is not taken."""
+    work_dir = tmp_path / 'seed1'
+
+    def log(folder, miou, sky):
+        os.makedirs(folder / '20260101_000000' / 'vis_data')
+        (folder / '20260101_000000' / '20260101_000000.log').write_text(
+            'mmengine - INFO - per class results:\n'
+            f'| Class | IoU | Acc |\n| Sky | {sky} | 90.0 |\n')
+        return folder / '20260101_000000'
+
+    run = log(work_dir, 19.5, 80.5)
+    (work_dir / camvid_cpu.RUN_FILE).write_text(
+        json.dumps(dict(config='configs/a.py', seed=1, wall_s=12.5)))
+    (run / 'vis_data' / 'scalars.json'
+     ).write_text(json.dumps(dict(aAcc=60.5, mIoU=19.5, step=100)) + '\n')
+    for name, miou, sky in (('test', 21.0, 81.5), ('tta', 23.0, 83.5)):
+        test = log(work_dir / name, miou, sky)
+        (test / '20260101_000000.json').write_text(
+            json.dumps(dict(aAcc=61.0 + miou, mIoU=miou, mAcc=1.0)))
+    record = camvid_cpu.collect_run(str(work_dir))
+    assert (record['mIoU'], record['aAcc']) == (19.5, 60.5)
+    assert 'tta' not in record  # no test has finished
+    for name, test_s in (('test', 9.5), ('tta', 70.0)):
+        (work_dir / name / camvid_cpu.RUN_FILE).write_text(
+            json.dumps(dict(test_s=test_s)))
+    record = camvid_cpu.collect_run(str(work_dir))
+    assert (record['mIoU'], record['aAcc'], record['iters']) == (21.0, 82.0,
+                                                                 100)
+    assert record['per_class'] == {'Sky': 81.5}
+    assert record['tta'] == dict(
+        mIoU=23.0, aAcc=84.0, per_class={'Sky': 83.5}, test_s=70.0)
+
+
 def test_collect_keeps_records_of_runs_not_under_the_work_root():
     """A new run replaces its config's and seed's record; the records of
     runs whose work_dirs are gone (another machine) stay; records of

@@ -10,7 +10,7 @@
 _base_ = [
     '../_base_/models/deconvnet_vgg16-bn.py',
     '../_base_/datasets/camvid_cpu-180x240.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_cpu30m_adamw.py'
+    '../_base_/schedules/schedule_cpu30m_sgd.py'
 ]
 norm_cfg = dict(type='BN', requires_grad=True)
 widths = [16, 32, 64, 128, 128]
@@ -24,8 +24,4 @@ model = dict(
         num_classes=11,
         loss_decode={{_base_.sqrt_balanced_loss}}),
     test_cfg=dict(logit_adjust=1.0))
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4),
-    _delete_=True)
 train_cfg = dict(max_iters=4500, val_interval=1125)

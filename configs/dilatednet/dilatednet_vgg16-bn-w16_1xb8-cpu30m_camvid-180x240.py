@@ -4,7 +4,9 @@
 # images tested at 240x180 with the logits resized to the labels' 480x360
 # before scoring. Its logits come out at 1/8 (12x16 on a training crop), but
 # a step costs about 0.2 s against 0.55 s, so 8000 iterations fit where 2800
-# did at full resolution.
+# did at full resolution. The class weights' shift is kept at test time
+# (logit_adjust=0, chosen on val, seed 0: 55.06 mIoU against 53.07 with the
+# full-resolution recipes' 1.0; SignSymbol 19 IoU against 1).
 _base_ = [
     '../_base_/models/dilatednet_vgg16.py',
     '../_base_/datasets/camvid_cpu-180x240.py', '../_base_/default_runtime.py',
@@ -23,5 +25,5 @@ model = dict(
         in_channels=256,
         num_classes=11,
         loss_decode={{_base_.sqrt_balanced_loss}}),
-    test_cfg=dict(logit_adjust=1.0))
+    test_cfg=dict(logit_adjust=0.0))
 train_cfg = dict(max_iters=8000, val_interval=2000)

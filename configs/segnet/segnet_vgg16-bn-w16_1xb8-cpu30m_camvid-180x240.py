@@ -9,10 +9,13 @@
 # momentum 0.9, weight decay 5e-4, the CPU schedule's warm-up and poly
 # decay): the encoder-decoder of 26 plain conv layers learns much faster
 # with it than with the other CPU recipes' AdamW (configs/segnet/README.md).
+# Half the class weights' shift is undone at test time (logit_adjust=0.5,
+# chosen on val: 52.73 / 50.50 mIoU, seeds 0 / 1, against 50.74 / 47.63 with
+# the full-resolution recipes' 1.0).
 _base_ = [
     '../_base_/models/segnet_vgg16-bn.py',
     '../_base_/datasets/camvid_cpu-180x240.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_cpu30m_adamw.py'
+    '../_base_/schedules/schedule_cpu30m_sgd.py'
 ]
 norm_cfg = dict(type='BN', requires_grad=True)
 widths = [16, 32, 64, 128, 128]
@@ -26,9 +29,5 @@ model = dict(
         norm_cfg=norm_cfg,
         num_classes=11,
         loss_decode={{_base_.sqrt_balanced_loss}}),
-    test_cfg=dict(logit_adjust=1.0))
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4),
-    _delete_=True)
+    test_cfg=dict(logit_adjust=0.5))
 train_cfg = dict(max_iters=6000, val_interval=1500)

@@ -5,6 +5,9 @@
 # tested at 240x180 with the logits resized to the labels' 480x360 before
 # scoring. A step of 8 such crops takes about 0.22 s against 0.37 s for 4
 # crops at full resolution: 7000 iterations of 8 instead of 4000 of 4.
+# Half the class weights' shift is undone at test time (logit_adjust=0.5,
+# chosen on val, seed 0: 61.15 mIoU against 60.74 with 1.0; SignSymbol 22
+# IoU against 12).
 _base_ = [
     '../_base_/models/unet_vgg16-bn.py',
     '../_base_/datasets/camvid_cpu-180x240.py', '../_base_/default_runtime.py',
@@ -22,5 +25,5 @@ model = dict(
         norm_cfg=norm_cfg,
         num_classes=11,
         loss_decode={{_base_.sqrt_balanced_loss}}),
-    test_cfg=dict(logit_adjust=1.0))
+    test_cfg=dict(logit_adjust=0.5))
 train_cfg = dict(max_iters=7000, val_interval=1750)

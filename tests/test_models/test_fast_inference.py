@@ -145,6 +145,27 @@ def test_fast_parts_alone(part):
         _assert_same(plain, _predict(model, inputs))
 
 
+@pytest.mark.parametrize('family, default', [('segnet', True),
+                                             ('deconvnet', False)])
+def test_fast_channels_last_where_it_pays(family, default):
+    """``fast=True`` lays the input out channels_last unless the network
+    has transposed convolutions (DeconvNet); ``channels_last`` set in the
+    config decides for any network. The labels stay the plain model's."""
+    model = _build(f'{family}/{family}_vgg16-bn-tiny_1xb4-1k_camvid-mini'
+                   '-180x240.py')
+    layouts = []
+    model.backbone.register_forward_pre_hook(lambda m, args: layouts.append(
+        args[0].is_contiguous(memory_format=torch.channels_last)))
+    inputs = torch.randn(1, 3, 33, 47)
+    model.test_cfg.fast = False
+    plain = _predict(model, inputs)
+    for fast, expected in ((True, default), (dict(channels_last=True), True),
+                           (dict(channels_last=False), False)):
+        model.test_cfg.fast = fast
+        _assert_same(plain, _predict(model, inputs))
+        assert layouts[-1] is expected, fast
+
+
 def test_fast_leaves_model_and_training_unchanged():
     path = 'deconvnet/deconvnet_vgg16-bn-tiny_1xb4-1k_camvid-mini-180x240.py'
     model = _build(path, fast=FOLD)
@@ -280,13 +301,13 @@ def test_fold_conv_bn_exact(transposed):
          compile=False)),
     (True,
      dict(
-         fold_bn=False, channels_last=True, native_unpool=True,
+         fold_bn=False, channels_last=None, native_unpool=True,
          compile=False)),
     (dict(fold_bn=True, native_unpool=False),
      dict(
-         fold_bn=True, channels_last=True, native_unpool=False,
+         fold_bn=True, channels_last=None, native_unpool=False,
          compile=False)),
-    (dict(compile=True),
+    (dict(compile=True, channels_last=1),
      dict(fold_bn=False, channels_last=True, native_unpool=True,
           compile=True)),
 ])

@@ -25,6 +25,27 @@ test_pipeline = [
     dict(type='LoadAnnotations', _scope_='mmseg_ext'),
     dict(type='PackSegInputs')
 ]
+# test-time augmentation (tools/test.py --tta) around 240x180, as in
+# camvid.py: 0.5-1.75x the test scale, each also flipped
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+tta_pipeline = [
+    dict(type='CheckedLoadImageFromFile', backend_args=None),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(
+                    type='Resize',
+                    scale=(int(240 * r), int(180 * r)),
+                    keep_ratio=True) for r in img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ], [dict(type='CheckedLoadAnnotations')],
+            [dict(type='PackSegInputs')]
+        ])
+]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

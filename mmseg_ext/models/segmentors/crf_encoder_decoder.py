@@ -17,7 +17,8 @@ from torch import Tensor
 
 from ...engine import WeightsFitMixin
 from ..utils import (DenseCRF, FrozenCompiled, conv_bn_folded,
-                     find_conv_bn_pairs, native_unpool, parse_fast_cfg)
+                     find_conv_bn_pairs, native_unpool, parse_fast_cfg,
+                     pays_channels_last)
 
 
 @MODELS.register_module()
@@ -121,7 +122,10 @@ class CRFEncoderDecoder(WeightsFitMixin, EncoderDecoder):
         run = partial(super().inference, batch_img_metas=batch_img_metas)
         if self.training or not any(fast.values()):
             return run(inputs)
-        if fast['channels_last'] and inputs.dim() == 4:
+        channels_last = fast['channels_last']
+        if channels_last is None:
+            channels_last = pays_channels_last(self)
+        if channels_last and inputs.dim() == 4:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         with ExitStack() as stack:
             if fast['native_unpool']:

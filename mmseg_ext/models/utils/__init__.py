@@ -1,7 +1,8 @@
 from .dense_crf import DenseCRF
 from .fast_inference import (FAST_CLI_CHOICES, FAST_DEFAULTS, FAST_OPTIONS,
                              FrozenCompiled, add_fast_argument, conv_bn_folded,
-                             find_conv_bn_pairs, fold_conv_bn, parse_fast_cfg)
+                             find_conv_bn_pairs, fold_conv_bn, parse_fast_cfg,
+                             pays_channels_last)
 from .switches import FeaturesWithSwitches, Switch, get_switches
 from .unpool import (SWITCH_SOURCES, UnpoolBlock, check_switch_source,
                      collect_switches, max_unpool2d, native_unpool,
@@ -16,5 +17,5 @@ __all__ = [
     'UpFusionBlock', 'crop_or_pad_like', 'check_switch_source', 'FAST_OPTIONS',
     'FAST_DEFAULTS', 'conv_bn_folded', 'native_unpool', 'find_conv_bn_pairs',
     'fold_conv_bn', 'parse_fast_cfg', 'FrozenCompiled', 'FAST_CLI_CHOICES',
-    'add_fast_argument'
+    'add_fast_argument', 'pays_channels_last'
 ]

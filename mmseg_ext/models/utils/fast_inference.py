@@ -34,9 +34,12 @@ ConvBNPair = Tuple[str, str]
 #: What ``test_cfg.fast=True`` turns on: folding BatchNorm per call did
 #: not pay on a 2-core CPU (new weights each call), so it is opt-in;
 #: compiling pays back its compile time only over many images (a test set,
-#: a video), so it is opt-in too.
+#: a video), so it is opt-in too. ``channels_last=None`` lays the input out
+#: channels_last where that pays: in networks without transposed
+#: convolutions, whose channels_last kernels are slower on a CPU
+#: (DeconvNet's decoder; README, Speed).
 FAST_DEFAULTS = dict(
-    fold_bn=False, channels_last=True, native_unpool=True, compile=False)
+    fold_bn=False, channels_last=None, native_unpool=True, compile=False)
 
 #: ``--fast [on|compile]`` of ``tools/test.py`` and the demos, as the
 #: ``test_cfg.fast`` it sets.
@@ -68,6 +71,8 @@ def parse_fast_cfg(cfg) -> dict:
 
     Returns:
         dict: Each of :data:`FAST_OPTIONS` to a bool; all ``False`` when off.
+        ``channels_last`` is ``None`` (the model decides,
+        :func:`pays_channels_last`) unless ``cfg`` sets it.
     """
     if cfg is None or cfg is False:
         return {name: False for name in FAST_OPTIONS}
@@ -81,13 +86,23 @@ def parse_fast_cfg(cfg) -> dict:
         raise TypeError(f'unknown `test_cfg.fast` option(s) {unknown}; '
                         f'choose from {FAST_OPTIONS}')
     fast = {
-        name: bool(cfg.get(name, FAST_DEFAULTS[name]))
+        name: bool(cfg[name]) if name in cfg else FAST_DEFAULTS[name]
         for name in FAST_OPTIONS
     }
     if fast['fold_bn'] and fast['compile']:
         raise TypeError('`test_cfg.fast`: choose one of fold_bn and compile '
                         '(compile folds BatchNorm itself)')
     return fast
+
+
+def pays_channels_last(model: nn.Module) -> bool:
+    """Whether fast inference lays ``model``'s input out channels_last by
+    default: unless it has transposed convolutions (their channels_last
+    kernels are slower on a CPU: DeconvNet's fast path took 1.34x the
+    plain model's time with them, README, Speed)."""
+    return not any(
+        isinstance(m, nn.modules.conv._ConvTransposeNd)
+        for m in model.modules())
 
 
 def _weights_key(module: nn.Module) -> tuple:
