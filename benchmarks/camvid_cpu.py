@@ -108,7 +108,11 @@ def train(config: str, seed: int, work_dir: str, cfg_options) -> None:
 
 def test(config: str, work_dir: str) -> None:
     """Test the last checkpoint of ``work_dir`` as each of :data:`TESTS`."""
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+    last = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(last):
+        raise SystemExit(f'{config}: no trained run in {work_dir} (no '
+                         'last_checkpoint); train it with `run` first')
+    with open(last) as f:
         checkpoint = f.read().strip()
     for name, options in TESTS.items():
         test_dir = osp.join(work_dir, name)
