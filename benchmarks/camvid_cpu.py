@@ -22,7 +22,9 @@ records with ``config``, ``seed``, ``iters``, ``wall_s``, ``mIoU``,
 ``aAcc`` and ``per_class``, IoU by class name, from the plain test of the
 last checkpoint, or the training's last validation where it has none; and
 ``tta``: ``mIoU``, ``aAcc``, ``per_class`` and ``test_s``, the time of the
-test, where it was tested with ``--tta``; a run found under the work root
+test, where it was tested with ``--tta``; ``cfg_options``, where ``run`` was
+given ``--cfg-options``, so a run of a changed config never passes for the
+committed one; a run found under the work root
 replaces the record of its config and seed, the other records stay),
 prints a markdown table
 for the README, and rewrites the ``Results`` of each recorded config in its
@@ -44,6 +46,9 @@ from typing import Dict, List
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RUN_FILE = 'benchmark_run.json'  # written beside the logs of each run
+#: what a run file may add to its record: the `--cfg-options` it was
+#: trained with, a note on how it was made
+RUN_EXTRAS = ('cfg_options', 'note')
 #: the tests of a run's last checkpoint: sub-folder -> tools/test.py options
 TESTS = {'test': [], 'tta': ['--tta']}
 # a row of mmseg's per-class table: | class | IoU | Acc |
@@ -102,8 +107,11 @@ def train(config: str, seed: int, work_dir: str, cfg_options) -> None:
     start = time.time()
     subprocess.run(cmd, check=True, cwd=REPO)
     wall_s = time.time() - start
+    record = dict(config=config, seed=seed, wall_s=round(wall_s, 1))
+    if cfg_options:  # a run that is not the config as committed says so
+        record['cfg_options'] = list(cfg_options)
     with open(osp.join(work_dir, RUN_FILE), 'w') as f:
-        json.dump(dict(config=config, seed=seed, wall_s=round(wall_s, 1)), f)
+        json.dump(record, f)
 
 
 def test(config: str, work_dir: str) -> None:
@@ -196,6 +204,8 @@ def collect_run(work_dir: str) -> dict:
         mIoU=val['mIoU'],
         aAcc=val['aAcc'],
         per_class=per_class_iou(log_file))
+    # overrides of the config (`run --cfg-options`) and a note on the run
+    result.update((k, record[k]) for k in RUN_EXTRAS if k in record)
     plain = test_result(osp.join(work_dir, 'test'))
     result.update(
         (k, plain[k]) for k in ('mIoU', 'aAcc', 'per_class') if k in plain)

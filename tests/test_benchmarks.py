@@ -308,3 +308,25 @@ def test_collect_keeps_records_of_runs_not_under_the_work_root():
     assert [(r['config'], r['seed'], r['mIoU'])
             for r in merged] == [(other, 0, 3.0), (keep, 0, 1.0),
                                  (keep, 1, 5.0)]
+
+
+def test_run_records_its_cfg_options(tmp_path, monkeypatch):
+    """A run trained with ``--cfg-options`` keeps them in its record: its
+    numbers are not the committed config's."""
+    monkeypatch.setattr(camvid_cpu.subprocess, 'run', lambda *a, **k: None)
+    work_dir = tmp_path / 'seed0'
+    os.makedirs(work_dir)
+    camvid_cpu.train('configs/a.py', 0, str(work_dir),
+                     ['train_cfg.max_iters=10'])
+    run = json.loads((work_dir / camvid_cpu.RUN_FILE).read_text())
+    assert run['cfg_options'] == ['train_cfg.max_iters=10']
+    os.makedirs(work_dir / '20260101_000000' / 'vis_data')
+    (work_dir / '20260101_000000' / '20260101_000000.log').write_text(
+        'mmengine - INFO - per class results:\n'
+        '| Class | IoU | Acc |\n| Sky | 80.5 | 90.0 |\n')
+    (work_dir / '20260101_000000' / 'vis_data' / 'scalars.json'
+     ).write_text(json.dumps(dict(aAcc=60.5, mIoU=19.5, step=10)) + '\n')
+    record = camvid_cpu.collect_run(str(work_dir))
+    assert record['cfg_options'] == ['train_cfg.max_iters=10']
+    camvid_cpu.train('configs/a.py', 0, str(work_dir), [])
+    assert 'cfg_options' not in camvid_cpu.collect_run(str(work_dir))
