@@ -254,27 +254,29 @@ def test_collect_run_counts_iterations_past_the_last_log(tmp_path):
     assert record['per_class']['Sky'] == 80.5
 
 
+def _write_log(folder, sky):
+    """A run's (or a test's) log folder under ``folder`` whose per-class
+    table has Sky at ``sky`` IoU."""
+    os.makedirs(folder / '20260101_000000' / 'vis_data')
+    (folder / '20260101_000000' / '20260101_000000.log').write_text(
+        'mmengine - INFO - per class results:\n'
+        f'| Class | IoU | Acc |\n| Sky | {sky} | 90.0 |\n')
+    return folder / '20260101_000000'
+
+
 def test_collect_run_takes_the_tests_of_the_last_checkpoint(tmp_path):
     """A run tested after training (``camvid_cpu.py test``): its record
     has the plain test's metrics (the config's test settings now) in place
     of the training's last validation, and the TTA test's under ``tta``;
     an unfinished test (no run file) is not taken."""
     work_dir = tmp_path / 'seed1'
-
-    def log(folder, miou, sky):
-        os.makedirs(folder / '20260101_000000' / 'vis_data')
-        (folder / '20260101_000000' / '20260101_000000.log').write_text(
-            'mmengine - INFO - per class results:\n'
-            f'| Class | IoU | Acc |\n| Sky | {sky} | 90.0 |\n')
-        return folder / '20260101_000000'
-
-    run = log(work_dir, 19.5, 80.5)
+    run = _write_log(work_dir, 80.5)
     (work_dir / camvid_cpu.RUN_FILE).write_text(
         json.dumps(dict(config='configs/a.py', seed=1, wall_s=12.5)))
     (run / 'vis_data' / 'scalars.json'
      ).write_text(json.dumps(dict(aAcc=60.5, mIoU=19.5, step=100)) + '\n')
     for name, miou, sky in (('test', 21.0, 81.5), ('tta', 23.0, 83.5)):
-        test = log(work_dir / name, miou, sky)
+        test = _write_log(work_dir / name, sky)
         (test / '20260101_000000.json').write_text(
             json.dumps(dict(aAcc=61.0 + miou, mIoU=miou, mAcc=1.0)))
     record = camvid_cpu.collect_run(str(work_dir))
@@ -320,11 +322,7 @@ def test_run_records_its_cfg_options(tmp_path, monkeypatch):
                      ['train_cfg.max_iters=10'])
     run = json.loads((work_dir / camvid_cpu.RUN_FILE).read_text())
     assert run['cfg_options'] == ['train_cfg.max_iters=10']
-    os.makedirs(work_dir / '20260101_000000' / 'vis_data')
-    (work_dir / '20260101_000000' / '20260101_000000.log').write_text(
-        'mmengine - INFO - per class results:\n'
-        '| Class | IoU | Acc |\n| Sky | 80.5 | 90.0 |\n')
-    (work_dir / '20260101_000000' / 'vis_data' / 'scalars.json'
+    (_write_log(work_dir, 80.5) / 'vis_data' / 'scalars.json'
      ).write_text(json.dumps(dict(aAcc=60.5, mIoU=19.5, step=10)) + '\n')
     record = camvid_cpu.collect_run(str(work_dir))
     assert record['cfg_options'] == ['train_cfg.max_iters=10']
