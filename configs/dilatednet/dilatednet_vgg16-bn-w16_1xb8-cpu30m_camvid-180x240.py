@@ -7,6 +7,10 @@
 # did at full resolution. The class weights' shift is kept at test time
 # (logit_adjust=0, chosen on val, seed 0: 55.06 mIoU against 53.07 with the
 # full-resolution recipes' 1.0; SignSymbol 19 IoU against 1).
+# Tested in sliding 96x128 windows, the training crops, half overlapping
+# (mmseg's mode='slide'): the dilated context module (dilations up to 16 on
+# a 12x16 map) and fc6 then see the zero padding they were trained with.
+# Seed 0: 57.70 mIoU against 55.06 on whole images.
 _base_ = [
     '../_base_/models/dilatednet_vgg16.py',
     '../_base_/datasets/camvid_cpu-180x240.py', '../_base_/default_runtime.py',
@@ -25,5 +29,9 @@ model = dict(
         in_channels=256,
         num_classes=11,
         loss_decode={{_base_.sqrt_balanced_loss}}),
-    test_cfg=dict(logit_adjust=0.0))
+    test_cfg=dict(
+        mode='slide',
+        crop_size={{_base_.crop_size}},
+        stride=(48, 64),
+        logit_adjust=0.0))
 train_cfg = dict(max_iters=8000, val_interval=2000)

@@ -6,9 +6,10 @@
 # scoring. A step costs about a third of the full-resolution one (0.27 s
 # against 0.8 s), so the full-resolution decoder gets 6000 iterations
 # instead of 1840. SGD with momentum, as the SegNet paper trains it (lr 0.05,
-# momentum 0.9, weight decay 5e-4, the CPU schedule's warm-up and poly
-# decay): the encoder-decoder of 26 plain conv layers learns much faster
-# with it than with the other CPU recipes' AdamW (configs/segnet/README.md).
+# chosen on val against 0.025 and 0.1; momentum 0.9, weight decay 5e-4, the
+# CPU schedule's warm-up and poly decay): the encoder-decoder of 26 plain
+# conv layers learns much faster with it than with the other CPU recipes'
+# AdamW (configs/segnet/README.md).
 # Half the class weights' shift is undone at test time (logit_adjust=0.5,
 # chosen on val: 52.73 / 50.50 mIoU, seeds 0 / 1, against 50.74 / 47.63 with
 # the full-resolution recipes' 1.0).

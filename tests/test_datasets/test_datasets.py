@@ -4,11 +4,14 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
 from mmseg.datasets import PascalVOCDataset
 from mmseg.registry import DATASETS
+from mmseg.structures import SegDataSample
 from PIL import Image
 
 from mmseg_ext.datasets import CamVidDataset, check_datasets
@@ -212,3 +215,47 @@ def test_half_resolution_recipes_score_at_the_labels_size(tmp_path, name):
     pred = model.test_step(batch)[0]
     assert pred.pred_sem_seg.data.shape == (1, 360, 480)
     assert pred.seg_logits.data.shape == (11, 360, 480)
+
+
+@pytest.mark.parametrize('name', [
+    'dilatednet/dilatednet_vgg16-bn-w16_1xb8-cpu30m_camvid-180x240.py',
+    'deeplabv1/deeplabv1-largefov_vgg16-bn-w16_1xb8-cpu30m_camvid-180x240.py'
+])
+def test_dilated_half_resolution_recipes_test_in_training_crops(name):
+    """The dilated half-resolution recipes test in sliding windows of their
+    training crops (their wide dilations then see the padding they were
+    trained with) and still score a whole 480x360 prediction."""
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(REPO, 'configs', name))
+    test_cfg = cfg.model.test_cfg
+    assert test_cfg.mode == 'slide'
+    assert tuple(test_cfg.crop_size) == tuple(cfg.crop_size) == (96, 128)
+    assert tuple(test_cfg.stride) == (48, 64)  # half overlapping
+    cfg.model.backbone.stage_channels = (4, 8, 8, 16, 16)
+    cfg.model.backbone.fc_channels = 16
+    cfg.model.decode_head.in_channels = 16
+    if 'channels' in cfg.model.decode_head:
+        cfg.model.decode_head.channels = 16
+    model = MODELS.build(cfg.model).eval()
+    windows = []
+    model.backbone.register_forward_pre_hook(
+        lambda m, args: windows.append(tuple(args[0].shape[2:])))
+    sample = SegDataSample(
+        metainfo=dict(
+            img_shape=(180, 240),
+            ori_shape=(360, 480),
+            pad_shape=(180, 240),
+            scale_factor=(0.5, 0.5),
+            flip=False))
+    sample.gt_sem_seg = PixelData(data=torch.zeros(1, 360, 480).long())
+    with torch.no_grad():
+        pred = model.test_step(
+            dict(
+                inputs=[
+                    torch.randint(0, 255, (3, 180, 240), dtype=torch.uint8)
+                ],
+                data_samples=[sample]))[0]
+    # 3 x 3 half-overlapping windows of 96x128 cover 180x240
+    assert windows == [(96, 128)] * 9
+    assert pred.pred_sem_seg.data.shape == (1, 360, 480)
