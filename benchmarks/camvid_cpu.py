@@ -122,6 +122,11 @@ def test(config: str, work_dir: str) -> None:
                          'last_checkpoint); train it with `run` first')
     with open(last) as f:
         checkpoint = f.read().strip()
+    # mmengine writes the checkpoint's absolute path: a work_dir that was
+    # moved (or copied from another machine) still holds it by its name
+    moved = osp.join(work_dir, osp.basename(checkpoint))
+    if not osp.isfile(checkpoint) and osp.isfile(moved):
+        checkpoint = moved
     for name, options in TESTS.items():
         test_dir = osp.join(work_dir, name)
         cmd = [

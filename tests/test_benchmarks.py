@@ -328,3 +328,27 @@ def test_run_records_its_cfg_options(tmp_path, monkeypatch):
     assert record['cfg_options'] == ['train_cfg.max_iters=10']
     camvid_cpu.train('configs/a.py', 0, str(work_dir), [])
     assert 'cfg_options' not in camvid_cpu.collect_run(str(work_dir))
+
+
+def test_test_finds_the_checkpoint_of_a_moved_work_dir(tmp_path, monkeypatch):
+    """``last_checkpoint`` holds the absolute path mmengine wrote; after the
+    work_dir moved, the checkpoint of that name inside it is tested."""
+    calls = []
+
+    def run(cmd, **kwargs):  # tools/test.py makes its --work-dir
+        calls.append(cmd)
+        os.makedirs(cmd[cmd.index('--work-dir') + 1], exist_ok=True)
+
+    monkeypatch.setattr(camvid_cpu.subprocess, 'run', run)
+    work_dir = tmp_path / 'moved' / 'seed0'
+    os.makedirs(work_dir)
+    (work_dir / 'iter_80.pth').write_bytes(b'')
+    (work_dir / 'last_checkpoint').write_text(
+        str(tmp_path / 'old' / 'seed0' / 'iter_80.pth'))
+    camvid_cpu.test('configs/a.py', str(work_dir))
+    assert [cmd[3] for cmd in calls] == [str(work_dir / 'iter_80.pth')] * 2
+    # a checkpoint that is where last_checkpoint says is used as it is
+    calls.clear()
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'iter_80.pth'))
+    camvid_cpu.test('configs/a.py', str(work_dir))
+    assert [cmd[3] for cmd in calls] == [str(work_dir / 'iter_80.pth')] * 2
