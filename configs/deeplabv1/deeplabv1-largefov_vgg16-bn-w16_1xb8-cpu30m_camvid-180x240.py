@@ -1,10 +1,12 @@
 # CPU recipe (2 cores, about 30 minutes): the LargeFOV CPU recipe
 # (deeplabv1-largefov_vgg16-bn-w16_1xb8-cpu30m_camvid-360x480.py) at half
 # resolution, as DilatedNet's: CamVid scaled to 240x180, batches of 8 crops
-# of 96x128, whole images tested at 240x180 with the logits resized to the
-# labels' 480x360 before scoring. Tested in sliding 96x128 windows, the
+# of 96x128, val images at 240x180 with the logits resized to the labels'
+# 480x360 before scoring. They are tested in sliding 96x128 windows, the
 # training crops, half overlapping (mmseg's mode='slide'): fc6, dilated by
-# 12 on a 12x16 map, then sees the zero padding it was trained with.
+# 12 on a 12x16 map, then sees the zero padding it was trained with. 8000
+# iterations in about 26 minutes: 56.34 / 56.97 mIoU (seeds 0 / 1; seed 0
+# tested whole: 54.77).
 _base_ = [
     '../_base_/models/deeplabv1-largefov_vgg16.py',
     '../_base_/datasets/camvid_cpu-180x240.py', '../_base_/default_runtime.py',
