@@ -1,4 +1,5 @@
-"""benchmarks/speed.py and benchmarks/data_time.py, at tiny widths.
+"""benchmarks/speed.py, data_time.py, data_share.py and step_time.py, at
+tiny widths.
 
 Nothing here is timed or asserts a speed: these are the fidelity checks the
 benchmark relies on (the plain references compute what our models compute,
@@ -30,6 +31,7 @@ def _load(name):
 speed = _load('speed')
 data_time = _load('data_time')
 step_time = _load('step_time')
+data_share = _load('data_share')
 camvid_cpu = _load('camvid_cpu')
 FAMILIES = sorted(speed.FAMILIES)
 
@@ -226,6 +228,26 @@ def test_step_time_times_both_layouts(capsys):
     assert [line[0] for line in lines] == ['nchw', 'channels_last']
     assert lines[0][-2] == '1.00x'
     assert all(float(line[1]) > 0 for line in lines)
+
+
+def test_data_share_times_the_runner_and_preloaded_steps(tmp_path):
+    """benchmarks/data_share.py on the tiny FCN-8s config: a short run
+    leaves no checkpoint behind, and both times are measured."""
+    from .conftest import MINI_CFG
+    out = tmp_path / 'share.md'
+    rows = data_share.main([
+        MINI_CFG, '--iters', '3', '--measure', '2', '--batches', '1',
+        '--cfg-options', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', '--out',
+        str(out)
+    ])
+    (row, ) = rows
+    assert row['num_workers'] == 0
+    assert row['runner_s'] > 0 and row['preloaded_s'] > 0
+    assert row['ratio'] == pytest.approx(row['runner_s'] / row['preloaded_s'])
+    assert out.read_text().count('\n') == 3  # header, rule, one row
+    with pytest.raises(SystemExit):
+        data_share.main([MINI_CFG, '--iters', '2', '--measure', '3'])
 
 
 def test_collect_run_counts_iterations_past_the_last_log(tmp_path):

@@ -8,9 +8,14 @@ changes no stock pipeline. In the package's own registry scope
 pipelines that ``MMSegInferencer`` and ``inference_model`` must recognise:
 ``dict(type='LoadImageFromFile', _scope_='mmseg_ext')``. On valid data both
 behave exactly as mmcv's and mmseg's classes, which they subclass.
+
+Both can keep what they decoded in memory (``cache_mb``): on a 2-core CPU
+the data loader's workers share the cores with the training step, and
+decoding CamVid's PNGs again every epoch is most of their work.
 """
 import io
 import logging
+from collections import OrderedDict
 from typing import Optional
 
 import numpy as np
@@ -28,6 +33,47 @@ from ..registry import TRANSFORMS as SCOPED_TRANSFORMS
 ID_MODES = ('1', 'L', 'P', 'I', 'I;16', 'I;16L', 'I;16B')
 
 
+class ArrayCache:
+    """Decoded arrays by file path, least recently used dropped past a size.
+
+    One per transform and process (each data loader worker fills its own;
+    with ``persistent_workers=True`` they last the whole run). Arrays go in
+    and come out as copies, so the transforms after the loader may change
+    theirs in place. Files are assumed not to change during a run.
+
+    Args:
+        max_mb (float): Most megabytes (2**20 bytes) of arrays kept.
+    """
+
+    def __init__(self, max_mb: float):
+        if max_mb < 0:
+            raise ValueError(f'`cache_mb` must be >= 0, got {max_mb}')
+        self.max_bytes = int(max_mb * 2**20)
+        self.nbytes = 0
+        self._arrays: 'OrderedDict[str, np.ndarray]' = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    def get(self, key: str) -> Optional[np.ndarray]:
+        """A copy of the array kept for ``key``, or None."""
+        array = self._arrays.get(key)
+        if array is None:
+            return None
+        self._arrays.move_to_end(key)
+        return array.copy()
+
+    def put(self, key: str, array: np.ndarray) -> None:
+        """Keep a copy of ``array`` (not if it alone exceeds the size)."""
+        if array.nbytes > self.max_bytes or key in self._arrays:
+            return
+        self._arrays[key] = array.copy()
+        self.nbytes += array.nbytes
+        while self.nbytes > self.max_bytes:
+            _, dropped = self._arrays.popitem(last=False)
+            self.nbytes -= dropped.nbytes
+
+
 @SCOPED_TRANSFORMS.register_module(name='LoadImageFromFile')
 @TRANSFORMS.register_module()
 class CheckedLoadImageFromFile(LoadImageFromFile):
@@ -40,12 +86,29 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
     (a training set then draws another sample; a test set cannot skip).
     Grayscale and 4-channel images are read as 3-channel BGR with the
     default ``color_type='color'`` (alpha is dropped), as in the base
-    class. Arguments are those of :class:`mmcv.transforms.LoadImageFromFile`.
+    class.
+
+    Args:
+        cache_mb (float): Keep up to this many megabytes of decoded images
+            in memory (:class:`ArrayCache`, per data loader worker) and
+            serve them from there when they come again. Default: 0 (decode
+            every time, as the base class).
+        **kwargs: Those of :class:`mmcv.transforms.LoadImageFromFile`.
     """
+
+    def __init__(self, cache_mb: float = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.cache = ArrayCache(cache_mb) if cache_mb else None
 
     def transform(self, results: dict) -> Optional[dict]:
         """Load the image at ``results['img_path']``."""
         path = results['img_path']
+        if self.cache is not None:
+            img = self.cache.get(path)
+            if img is not None:
+                results['img'] = img
+                results['img_shape'] = results['ori_shape'] = img.shape[:2]
+                return results
         try:
             out = super().transform(results)
         except FileNotFoundError:
@@ -58,6 +121,8 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
                        f'truncated or not an image ({_reason(e)})')
         else:
             if out is not None:
+                if self.cache is not None:
+                    self.cache.put(path, out['img'])
                 return out
             message = f'cannot read image {path}'
         if self.ignore_empty:
@@ -81,12 +146,28 @@ class CheckedLoadAnnotations(LoadAnnotations):
     label whose size differs from its image's (load the image first). Ids
     outside the model's classes are checked per batch by
     :class:`~mmseg_ext.engine.hooks.CheckSegDataHook`, which knows
-    ``num_classes``. Arguments are those of
-    :class:`mmseg.datasets.transforms.LoadAnnotations`.
+    ``num_classes``.
+
+    Args:
+        cache_mb (float): Keep up to this many megabytes of decoded labels
+            in memory (as :class:`CheckedLoadImageFromFile`); a label served
+            from there is checked against its image's size again, the rest
+            of the checks ran when it was read. Default: 0.
+        **kwargs: Those of :class:`mmseg.datasets.transforms.LoadAnnotations`.
     """
+
+    def __init__(self, cache_mb: float = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.cache = ArrayCache(cache_mb) if cache_mb else None
 
     def _load_seg_map(self, results: dict) -> None:
         path = results['seg_map_path']
+        label = None if self.cache is None else self.cache.get(path)
+        if label is not None:
+            results['gt_seg_map'] = label
+            results['seg_fields'].append('gt_seg_map')
+            self._check_size(results, path)
+            return
         try:
             data = fileio.get(path, backend_args=self.backend_args)
         except FileNotFoundError:
@@ -98,6 +179,13 @@ class CheckedLoadAnnotations(LoadAnnotations):
         except OSError as e:  # PIL: truncated or undecodable
             raise DataError(f'cannot read label file {path}: the file is '
                             f'corrupt or truncated ({_reason(e)})') from None
+        self._check_size(results, path)
+        if self.cache is not None:
+            self.cache.put(path, results['gt_seg_map'])
+
+    @staticmethod
+    def _check_size(results: dict, path: str) -> None:
+        """Refuse a label whose size differs from its image's."""
         label_shape = results['gt_seg_map'].shape[:2]
         image_shape = results.get('ori_shape')
         if image_shape is not None and tuple(image_shape) != label_shape:

@@ -7,8 +7,8 @@
 _base_ = './camvid_cpu.py'
 crop_size = (96, 128)
 train_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
-    dict(type='CheckedLoadAnnotations'),
+    dict(type='CheckedLoadImageFromFile', cache_mb=512),
+    dict(type='CheckedLoadAnnotations', cache_mb=128),
     dict(
         type='RandomResize',
         scale=(240, 180),

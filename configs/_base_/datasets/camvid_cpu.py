@@ -2,11 +2,18 @@
 # 480x360 images (random scale, flip, photometric distortion), evaluate whole
 # images at 480x360, the labels' size. Data in data/camvid (mmseg's layout;
 # link your copy there, see README).
+# Loading on a 2-core machine: the decoded images and labels are kept in
+# memory (cache_mb; CamVid's 367 train images take about 250 MB) and loaded
+# in the training process (num_workers=0). Data loader workers would share
+# the two cores with the training step: with two of them, decoding every
+# PNG each epoch, a step of the half-resolution SegNet recipe took 0.245 s
+# against 0.173 s over the same batches preloaded (benchmarks/data_share.py);
+# with the cache and no workers, 0.193 s against 0.194 s.
 _base_ = './camvid.py'
 crop_size = (192, 256)
 train_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
-    dict(type='CheckedLoadAnnotations'),
+    dict(type='CheckedLoadImageFromFile', cache_mb=512),
+    dict(type='CheckedLoadAnnotations', cache_mb=128),
     dict(
         type='RandomResize',
         scale=(480, 360),
@@ -18,6 +25,9 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
-    batch_size=8, num_workers=2, dataset=dict(pipeline=train_pipeline))
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(num_workers=1)
 test_dataloader = val_dataloader
