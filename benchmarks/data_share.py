@@ -79,7 +79,11 @@ def measure(path: str, args) -> dict:
     name = osp.splitext(osp.basename(path))[0]
     with tempfile.TemporaryDirectory() as work_dir:
         cfg = short_run(cfg, args.iters, work_dir)
+        # a fresh runner and visualizer per config: MMEngine keeps them by
+        # name, and mmseg's runtime names its visualizer 'visualizer'
         cfg.experiment_name = f'data_share_{name}_{time.time_ns()}'
+        if cfg.get('visualizer'):
+            cfg.visualizer.name = cfg.experiment_name
         runner = Runner.from_cfg(cfg)
         runner.train()
         hub = runner.message_hub

@@ -231,21 +231,23 @@ def test_step_time_times_both_layouts(capsys):
 
 
 def test_data_share_times_the_runner_and_preloaded_steps(tmp_path):
-    """benchmarks/data_share.py on the tiny FCN-8s config: a short run
-    leaves no checkpoint behind, and both times are measured."""
+    """benchmarks/data_share.py on the tiny FCN-8s config, twice in one
+    process (each runner with its own visualizer): both times measured."""
     from .conftest import MINI_CFG
     out = tmp_path / 'share.md'
     rows = data_share.main([
-        MINI_CFG, '--iters', '3', '--measure', '2', '--batches', '1',
+        MINI_CFG, MINI_CFG, '--iters', '3', '--measure', '2', '--batches', '1',
         '--cfg-options', 'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False', '--out',
         str(out)
     ])
-    (row, ) = rows
-    assert row['num_workers'] == 0
-    assert row['runner_s'] > 0 and row['preloaded_s'] > 0
-    assert row['ratio'] == pytest.approx(row['runner_s'] / row['preloaded_s'])
-    assert out.read_text().count('\n') == 3  # header, rule, one row
+    assert len(rows) == 2
+    for row in rows:
+        assert row['num_workers'] == 0
+        assert row['runner_s'] > 0 and row['preloaded_s'] > 0
+        assert row['ratio'] == pytest.approx(row['runner_s'] /
+                                             row['preloaded_s'])
+    assert out.read_text().count('\n') == 4  # header, rule, two rows
     with pytest.raises(SystemExit):
         data_share.main([MINI_CFG, '--iters', '2', '--measure', '3'])
 

@@ -6,9 +6,10 @@
 # memory (cache_mb; CamVid's 367 train images take about 250 MB) and loaded
 # in the training process (num_workers=0). Data loader workers would share
 # the two cores with the training step: with two of them, decoding every
-# PNG each epoch, a step of the half-resolution SegNet recipe took 0.245 s
-# against 0.173 s over the same batches preloaded (benchmarks/data_share.py);
-# with the cache and no workers, 0.193 s against 0.194 s.
+# PNG each epoch, a step of the half-resolution SegNet recipe took 0.243 s
+# against 0.175 s over the same batches preloaded, 1.21-1.41x in the recipes
+# measured; with the cache and no workers, 0.194 s against 0.193 s
+# (benchmarks/data_share.py, benchmarks/results/data_share.md).
 _base_ = './camvid.py'
 crop_size = (192, 256)
 train_pipeline = [
