@@ -93,8 +93,7 @@ def measure(path: str, args) -> dict:
         batches = list(itertools.islice(iter(loader), args.batches))
         del loader
         steps = []
-        for batch in itertools.islice(
-                itertools.cycle(batches), args.measure):
+        for batch in itertools.islice(itertools.cycle(batches), args.measure):
             start = time.perf_counter()
             runner.model.train_step(batch, runner.optim_wrapper)
             steps.append(time.perf_counter() - start)

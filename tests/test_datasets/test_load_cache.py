@@ -82,8 +82,7 @@ def test_cached_label_equals_the_decoded_one_and_is_size_checked(files):
     first['gt_seg_map'][:] = 255
     os.remove(label)
     second = load.transform(dict(results, seg_fields=[]))
-    np.testing.assert_array_equal(second['gt_seg_map'],
-                                  plain['gt_seg_map'])
+    np.testing.assert_array_equal(second['gt_seg_map'], plain['gt_seg_map'])
     assert second['seg_fields'] == ['gt_seg_map']
     # a label served from the cache is still checked against its image
     with pytest.raises(DataError, match=NAME + r'\.png is \d+x\d+'):
