@@ -60,7 +60,6 @@ def short_run(cfg: Config, iters: int, work_dir: str) -> Config:
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = work_dir
     cfg.train_cfg.max_iters = iters
-    cfg.train_cfg.val_interval = iters + 1
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=-1, save_last=False)
